@@ -1,0 +1,277 @@
+"""Reverse-mode automatic differentiation, in the notation of the lecture notes.
+
+For a node v the *error signal* is v̄ = ∂L/∂v. Backprop visits the graph in reverse
+topological order and applies, for every node vᵢ,
+
+    v̄ᵢ = Σ_{children j} v̄ⱼ ∂vⱼ/∂vᵢ
+
+Each op is one ``Function`` with a ``forward`` on raw arrays and a ``backward(ybar)`` that
+returns the error signals of its inputs. ``backward`` is written with tinyae's own ops, so
+with ``create_graph=True`` the backward pass is itself recorded and can be differentiated
+again (Hessian-vector products, contractive penalties of deep encoders).
+"""
+import contextlib
+import weakref
+
+from . import backend
+
+_state = {"grad_enabled": True, "anomaly": False}
+
+OPS = {}  # Function subclass name -> class, for every registered op (see ``register``)
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Inside this block ops are computed but not recorded: no graph, no memory held."""
+    previous = _state["grad_enabled"]
+    _state["grad_enabled"] = False
+    try:
+        yield
+    finally:
+        _state["grad_enabled"] = previous
+
+
+@contextlib.contextmanager
+def enable_grad(enabled=True):
+    previous = _state["grad_enabled"]
+    _state["grad_enabled"] = enabled
+    try:
+        yield
+    finally:
+        _state["grad_enabled"] = previous
+
+
+def is_grad_enabled():
+    return _state["grad_enabled"]
+
+
+@contextlib.contextmanager
+def detect_anomaly():
+    """Check every op's output (forward) and error signals (backward) for NaN/Inf and raise,
+    naming the first op that produced one. Slower; use it while hunting a NaN loss."""
+    previous = _state["anomaly"]
+    _state["anomaly"] = True
+    try:
+        yield
+    finally:
+        _state["anomaly"] = previous
+
+
+def register(sample):
+    """Class decorator registering an op with its sample-input generator.
+
+    ``sample(rng, shape)`` returns ``(inputs, params)``: a tuple of float64 arrays (the
+    differentiable inputs) and a dict of fixed parameters, so that
+    ``Op.apply(*inputs, **params)`` is a valid call. The test suite draws ``shape`` with
+    hypothesis and gradchecks every registered op, first and second order.
+    """
+    def decorate(cls):
+        cls.sample = staticmethod(sample)
+        OPS[cls.__name__] = cls
+        return cls
+    return decorate
+
+
+class Function:
+    """One op of the computation graph: y = f(x₁, …, xₙ; params).
+
+    Subclasses implement ``forward(*arrays) -> array`` and ``backward(ybar) -> xbar₁, …``.
+    In ``backward``, ``self.inputs`` are the input Tensors and ``self.output`` the output
+    Tensor, so derivatives can reuse them (e.g. exp: x̄ = ȳ y).
+    """
+
+    def __init__(self, **params):
+        self.__dict__.update(params)
+        self.inputs = ()
+        self._output_ref = None
+        self.released = False
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        from .tensor import Tensor
+        fn = cls(**params)
+        like = next((x for x in inputs if isinstance(x, Tensor)), None)
+        tensors = tuple(_as_tensor(x, like) for x in inputs)
+        try:
+            data = fn.forward(*(t.data for t in tensors))
+        except (ValueError, IndexError, TypeError) as err:
+            shapes = ", ".join(str(t.shape) for t in tensors)
+            raise type(err)(f"{cls.__name__}: {err} (input shapes: {shapes})") from err
+        if _state["anomaly"]:
+            _check_finite(data, f"the forward pass of {cls.__name__}")
+        needs_grad = _state["grad_enabled"] and any(t.requires_grad for t in tensors)
+        out = Tensor(data, requires_grad=needs_grad)
+        if needs_grad:
+            fn.inputs = tensors
+            fn._output_ref = weakref.ref(out)
+            out._creator = fn
+        return out
+
+    @property
+    def output(self):
+        return self._output_ref()
+
+    def forward(self, *xs):
+        raise NotImplementedError
+
+    def backward(self, ybar):
+        raise NotImplementedError
+
+    def release(self):
+        """Drop the references to inputs and saved arrays so their memory can be freed."""
+        self.inputs = ()
+        self.__dict__ = {k: v for k, v in self.__dict__.items()
+                         if k in ("inputs", "_output_ref")}
+        self.released = True
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
+
+
+def _as_tensor(x, like):
+    from .tensor import Tensor
+    if isinstance(x, Tensor):
+        return x
+    # A Python scalar takes the dtype of the tensor it meets, so it never upcasts float32.
+    if like is not None and not backend.is_array(x):
+        xp = backend.get_array_module(like.data)
+        return Tensor(xp.asarray(x, dtype=like.dtype))
+    return Tensor(x)
+
+
+def _check_finite(array, where):
+    xp = backend.get_array_module(array)
+    if array.dtype.kind == "f" and not bool(xp.isfinite(array).all()):
+        raise FloatingPointError(f"detect_anomaly: {where} produced NaN or Inf")
+
+
+def topological_order(roots):
+    """Functions reachable from ``roots`` with every op after the ops producing its inputs.
+
+    Iterative depth-first search (no recursion, so a 100,000-op chain works)."""
+    order, seen = [], set()
+    stack = [(t._creator, False) for t in roots if t._creator is not None]
+    while stack:
+        fn, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(fn)
+            continue
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        stack.append((fn, True))
+        for x in fn.inputs:
+            if x._creator is not None and id(x._creator) not in seen:
+                stack.append((x._creator, False))
+    return order
+
+
+def unbroadcast(xbar, shape):
+    """Sum an error signal back to the shape of the input that was broadcast.
+
+    The one place broadcasting is undone: if x of shape (3, 1) was broadcast to (5, 3, 4),
+    x̄ is ȳ summed over the new leading axis and over the stretched axis."""
+    if xbar.shape == shape:
+        return xbar
+    lead = xbar.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and xbar.shape[lead + i] != 1)
+    if axes:
+        xbar = xbar.sum(axis=axes, keepdims=True)
+    return xbar.reshape(shape)
+
+
+def run_backward(outputs, ybars, retain_graph=False, create_graph=False, inputs=None):
+    """The backward pass: v̄ᵢ = Σⱼ v̄ⱼ ∂vⱼ/∂vᵢ in reverse topological order.
+
+    With ``inputs=None`` leaf error signals are accumulated into ``.grad`` (``backward()``);
+    otherwise the error signals of ``inputs`` are returned and no ``.grad`` is touched
+    (``grad()``).
+    """
+    order = topological_order(outputs)
+    for fn in order:
+        if fn.released:
+            raise RuntimeError(
+                f"backward through the graph a second time: {type(fn).__name__}'s saved values "
+                "were freed by the first backward. Pass retain_graph=True to the first "
+                "backward() if you need to backpropagate twice.")
+    wanted = {id(x): x for x in inputs} if inputs is not None else None
+    found = {}
+    # Error signals are held per op (its output's ȳ) and dropped as soon as that op has used it.
+    signals = {}
+    # Hold each op's output until that op's backward has run: releasing a consumer drops the
+    # last reference to its inputs, and backward formulas such as σ' = y(1 − y) still need y.
+    alive = {id(fn): fn.output for fn in order}
+    for out, ybar in zip(outputs, ybars):
+        _accumulate(out, ybar, signals, wanted, found)
+    with enable_grad(create_graph):
+        for fn in reversed(order):
+            ybar = signals.pop(id(fn), None)
+            output = alive.pop(id(fn))  # noqa: F841  (kept alive for fn.backward)
+            if ybar is not None:
+                xbars = fn.backward(ybar)
+                if not isinstance(xbars, tuple):
+                    xbars = (xbars,)
+                for x, xbar in zip(fn.inputs, xbars):
+                    if xbar is None or not x.requires_grad:
+                        continue
+                    if _state["anomaly"]:
+                        _check_finite(xbar.data, f"the backward pass of {type(fn).__name__}")
+                    _accumulate(x, unbroadcast(xbar, x.shape), signals, wanted, found)
+            if not retain_graph:
+                fn.release()
+    if wanted is not None:
+        return tuple(found.get(id(x)) for x in inputs)
+    return None
+
+
+def _accumulate(x, xbar, signals, wanted, found):
+    """Fan-out: a node used several times receives the sum of its consumers' error signals."""
+    if wanted is not None and id(x) in wanted:
+        found[id(x)] = xbar if id(x) not in found else found[id(x)] + xbar
+    if x._creator is not None:
+        key = id(x._creator)
+        signals[key] = xbar if key not in signals else signals[key] + xbar
+    elif wanted is None:
+        if not is_grad_enabled():
+            xbar = xbar.detach()
+        x.grad = xbar if x.grad is None else x.grad + xbar
+
+
+def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None):
+    """The error signals ∂L/∂x of ``inputs`` (a Tensor or a sequence), without touching ``.grad``.
+
+    ``grad_outputs`` are the ȳ to start from (default 1 for scalar outputs).
+    With ``create_graph=True`` the result is itself differentiable."""
+    from .tensor import Tensor
+    single = isinstance(inputs, Tensor)
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    for x in inputs:
+        if not x.requires_grad:
+            raise ValueError("grad(): an input does not require grad; create it with "
+                             "requires_grad=True or it cannot have an error signal")
+    ybars = [_initial_signal(y, g) for y, g in zip(outputs, grad_outputs)]
+    retain = create_graph if retain_graph is None else retain_graph
+    result = run_backward(outputs, ybars, retain, create_graph, inputs)
+    result = tuple(r if r is not None else Tensor(backend.get_array_module(x.data).zeros_like(x.data))
+                   for r, x in zip(result, inputs))
+    return result[0] if single else result
+
+
+def _initial_signal(y, ybar):
+    from .tensor import Tensor
+    if ybar is None:
+        if y.data.size != 1:
+            raise RuntimeError(
+                f"backward() on a tensor of shape {y.shape} needs its error signal ybar: only a "
+                "scalar loss has the implicit ȳ = 1. Reduce it first (e.g. loss.sum() or "
+                "loss.mean()) or pass ybar of the same shape.")
+        return Tensor(backend.get_array_module(y.data).ones_like(y.data))
+    ybar = ybar if isinstance(ybar, Tensor) else Tensor(backend.as_array(ybar, dtype=y.dtype))
+    if ybar.shape != y.shape:
+        raise ValueError(f"backward(): ybar has shape {ybar.shape} but the output has shape "
+                         f"{y.shape}; they must match")
+    return ybar

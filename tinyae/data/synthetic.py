@@ -1,0 +1,101 @@
+"""Small synthetic data sets whose true structure is known, for lessons you can check by hand.
+
+Each one is float32 and fully determined by its ``seed`` (``numpy.random.default_rng``), and
+each returns, besides the data, the hidden truth an autoencoder should recover: the basis of
+a plane, the intrinsic coordinates of a surface, the clean points of a noisy curve.
+"""
+import numpy
+
+F32 = numpy.float32
+
+
+def _check_n(n, name="n"):
+    if isinstance(n, bool) or not isinstance(n, (int, numpy.integer)) or n < 1:
+        raise ValueError(f"{name} must be a positive integer, got {n!r}")
+    return int(n)
+
+
+def _check_noise(noise):
+    if not noise >= 0:   # also refuses NaN
+        raise ValueError(f"noise must be >= 0, got {noise!r}")
+    return float(noise)
+
+
+def one_hot_patterns(n=8):
+    """The n-(log2 n)-n encoder task (Mitchell's 8-3-8): the n one-hot vectors, an (n, n) identity.
+
+    Each row is both the input and the target; a 3-unit bottleneck must invent a binary code.
+    """
+    return numpy.eye(_check_n(n), dtype=F32)
+
+
+def plane_in_4d(n, noise=0.0, seed=0):
+    """Points in 4-D lying on a 2-D plane through the origin: ``(x, basis)``.
+
+    x: (n, 4) float32, ``x = z @ basis.T (+ noise)`` with latent ``z`` (n, 2) Gaussian with
+    standard deviations 2 and 0.5 (unequal, so the principal directions are well defined).
+    basis: (4, 2) float32 with orthonormal columns spanning the plane. A linear autoencoder
+    with a 2-unit code should find this plane (its decoder columns span the same subspace).
+    """
+    n, noise = _check_n(n), _check_noise(noise)
+    rng = numpy.random.default_rng(seed)
+    # QR of a random matrix gives an orthonormal basis of a random plane.
+    basis, _ = numpy.linalg.qr(rng.standard_normal((4, 2)))
+    z = rng.standard_normal((n, 2)) * numpy.array([2.0, 0.5])
+    x = z @ basis.T + noise * rng.standard_normal((n, 4))
+    return x.astype(F32), basis.astype(F32)
+
+
+def swiss_roll(n, noise=0.0, seed=0):
+    """The swiss roll: a 2-D sheet rolled up in 3-D. Returns ``(points, coords)``.
+
+    The angle t runs from 1.5π to 4.5π, the height h from 0 to 21; the point is
+    (t cos t, h, t sin t) plus Gaussian noise of standard deviation ``noise``.
+    points: (n, 3) float32; coords: (n, 2) float32 holding (t, h), the intrinsic coordinates.
+    """
+    n, noise = _check_n(n), _check_noise(noise)
+    rng = numpy.random.default_rng(seed)
+    t = 1.5 * numpy.pi * (1 + 2 * rng.random(n))
+    h = 21.0 * rng.random(n)
+    points = numpy.stack([t * numpy.cos(t), h, t * numpy.sin(t)], axis=1)
+    points += noise * rng.standard_normal((n, 3))
+    return points.astype(F32), numpy.stack([t, h], axis=1).astype(F32)
+
+
+def curved_surface(n, noise=0.0, seed=0):
+    """A gently curved 2-D surface in 3-D (a saddle, z = u² − v²). Returns ``(points, coords)``.
+
+    u, v are uniform in [-1, 1]; points (n, 3) float32 are (u, v, u² − v²) plus noise;
+    coords (n, 2) float32 are (u, v). No plane fits it, but a 2-unit nonlinear code can.
+    """
+    n, noise = _check_n(n), _check_noise(noise)
+    rng = numpy.random.default_rng(seed)
+    uv = rng.uniform(-1.0, 1.0, size=(n, 2))
+    u, v = uv[:, 0], uv[:, 1]
+    points = numpy.stack([u, v, u * u - v * v], axis=1)
+    points += noise * rng.standard_normal((n, 3))
+    return points.astype(F32), uv.astype(F32)
+
+
+def noisy_curve(n, noise=0.1, seed=0, kind="sine"):
+    """Points near a 1-D curve in 2-D. Returns ``(noisy, clean, t)``.
+
+    kind='sine': the curve (s, sin(πs)) for s in [-1, 1];
+    kind='circle': a three-quarter arc of the unit circle, (cos θ, sin θ) for θ in [0, 1.5π].
+    t (n,) in [0, 1] is the position along the curve, sorted so consecutive points are
+    neighbours. noisy = clean + Gaussian noise of standard deviation ``noise``, both (n, 2)
+    float32: a denoising autoencoder should map noisy back towards clean.
+    """
+    n, noise = _check_n(n), _check_noise(noise)
+    rng = numpy.random.default_rng(seed)
+    t = numpy.sort(rng.random(n))
+    if kind == "sine":
+        s = 2 * t - 1
+        clean = numpy.stack([s, numpy.sin(numpy.pi * s)], axis=1)
+    elif kind == "circle":
+        theta = 1.5 * numpy.pi * t
+        clean = numpy.stack([numpy.cos(theta), numpy.sin(theta)], axis=1)
+    else:
+        raise ValueError(f"kind must be 'sine' or 'circle', got {kind!r}")
+    noisy = clean + noise * rng.standard_normal((n, 2))
+    return noisy.astype(F32), clean.astype(F32), t.astype(F32)

@@ -1,0 +1,9 @@
+"""Every op of tinyae as a function (``import tinyae.functional as F``)."""
+from .elementwise import (add, sub, mul, div, neg, pow, exp, log, sqrt, abs, clip,  # noqa: F401
+                          maximum, minimum, where, astype)
+from .reduce import sum, mean, max, min, var  # noqa: F401
+from .activations import (relu, leaky_relu, elu, sigmoid, tanh, softplus, gelu,  # noqa: F401
+                          softmax, log_softmax, logsumexp)
+from .shape import (reshape, transpose, permute, broadcast_to, getitem, concat, stack,  # noqa: F401
+                    pad, flatten)
+from .linalg import matmul, linear  # noqa: F401

@@ -1,0 +1,166 @@
+"""Activation functions and the softmax family, with z̄ = ȳ ⊙ σ'(z) written out for each.
+
+Where σ' can be written with the output y (sigmoid, tanh, exp) the backward reuses y, which
+is also what makes it differentiable again under ``create_graph=True``.
+"""
+import math
+
+from .. import backend
+from ..autograd import Function, register
+from . import _samples as S
+from .elementwise import exp, where
+from .reduce import sum as _sum
+
+
+@register(S.unary(S.away_from_zero))
+class ReLU(Function):
+    """y = max(z, 0);  z̄ = ȳ [z > 0]"""
+    def forward(self, z):
+        return backend.get_array_module(z).maximum(z, 0)
+
+    def backward(self, ybar):
+        z = self.inputs[0].data
+        return ybar * (z > 0).astype(ybar.dtype)
+
+
+@register(S.unary(S.away_from_zero, slope=0.1))
+class LeakyReLU(Function):
+    """y = z if z > 0 else αz;  z̄ = ȳ (1 if z > 0 else α)"""
+    def forward(self, z):
+        return backend.get_array_module(z).where(z > 0, z, self.slope * z)
+
+    def backward(self, ybar):
+        z = self.inputs[0].data
+        xp = backend.get_array_module(z)
+        return ybar * xp.where(z > 0, 1.0, self.slope).astype(ybar.dtype)
+
+
+@register(S.unary(S.away_from_zero, alpha=1.0))
+class ELU(Function):
+    """y = z if z > 0 else α(eᶻ − 1);  z̄ = ȳ (1 if z > 0 else y + α)"""
+    def forward(self, z):
+        xp = backend.get_array_module(z)
+        return xp.where(z > 0, z, self.alpha * xp.expm1(xp.minimum(z, 0)))
+
+    def backward(self, ybar):
+        positive = self.inputs[0].data > 0
+        return where(positive, ybar, ybar * (self.output + self.alpha))
+
+
+@register(S.unary())
+class Sigmoid(Function):
+    """y = σ(z) = 1 / (1 + e⁻ᶻ);  z̄ = ȳ y (1 − y)"""
+    def forward(self, z):
+        # σ(z) = ½(1 + tanh(z/2)): never overflows, for any z and dtype.
+        return 0.5 * (backend.get_array_module(z).tanh(0.5 * z) + 1)
+
+    def backward(self, ybar):
+        y = self.output
+        return ybar * (y * (1 - y))
+
+
+@register(S.unary())
+class Tanh(Function):
+    """y = tanh z;  z̄ = ȳ (1 − y²)"""
+    def forward(self, z):
+        return backend.get_array_module(z).tanh(z)
+
+    def backward(self, ybar):
+        y = self.output
+        return ybar * (1 - y * y)
+
+
+@register(S.unary())
+class Softplus(Function):
+    """y = log(1 + eᶻ);  z̄ = ȳ σ(z)"""
+    def forward(self, z):
+        xp = backend.get_array_module(z)
+        return xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))  # stable for large |z|
+
+    def backward(self, ybar):
+        return ybar * sigmoid(self.inputs[0])
+
+
+_GELU_C = math.sqrt(2 / math.pi)
+
+
+@register(S.unary())
+class GELU(Function):
+    """y = ½ z (1 + tanh u),  u = √(2/π)(z + 0.044715 z³)   (the tanh form of GELU);
+    z̄ = ȳ [½(1 + tanh u) + ½ z (1 − tanh² u) √(2/π)(1 + 3·0.044715 z²)]"""
+    def forward(self, z):
+        u = _GELU_C * (z + 0.044715 * z ** 3)
+        return 0.5 * z * (1 + backend.get_array_module(z).tanh(u))
+
+    def backward(self, ybar):
+        z = self.inputs[0]
+        t = tanh(_GELU_C * (z + 0.044715 * z ** 3))
+        dy_dz = 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * (_GELU_C * (1 + 3 * 0.044715 * z * z))
+        return ybar * dy_dz
+
+
+def _axis_sample(rng, shape):
+    return (S.normal(rng, shape),), {"axis": int(rng.integers(-len(shape), len(shape)))}
+
+
+@register(_axis_sample)
+class Softmax(Function):
+    """yᵢ = e^{zᵢ} / Σⱼ e^{zⱼ} along ``axis``;  z̄ = y ⊙ (ȳ − Σⱼ ȳⱼ yⱼ)"""
+    def forward(self, z):
+        xp = backend.get_array_module(z)
+        e = xp.exp(z - z.max(axis=self.axis, keepdims=True))
+        return e / e.sum(axis=self.axis, keepdims=True)
+
+    def backward(self, ybar):
+        y = self.output
+        return y * (ybar - _sum(ybar * y, axis=self.axis, keepdims=True))
+
+
+@register(_axis_sample)
+class LogSoftmax(Function):
+    """yᵢ = zᵢ − log Σⱼ e^{zⱼ};  z̄ = ȳ − softmax(z) Σⱼ ȳⱼ = ȳ − e^y Σⱼ ȳⱼ"""
+    def forward(self, z):
+        return z - _logsumexp(z, self.axis, keepdims=True)
+
+    def backward(self, ybar):
+        return ybar - exp(self.output) * _sum(ybar, axis=self.axis, keepdims=True)
+
+
+@register(S.with_axis())
+class LogSumExp(Function):
+    """y = log Σᵢ e^{zᵢ} (over ``axis``);  z̄ = ȳ ⊙ e^{z − y} = ȳ ⊙ softmax(z)"""
+    def forward(self, z):
+        return _logsumexp(z, self.axis, self.keepdims)
+
+    def backward(self, ybar):
+        z, y = self.inputs[0], self.output
+        if not self.keepdims and self.axis is not None:
+            shape = list(z.shape)
+            for a in _axes(self.axis, z.ndim):
+                shape[a] = 1
+            y, ybar = y.reshape(shape), ybar.reshape(shape)
+        return ybar * exp(z - y)
+
+
+def _axes(axis, ndim):
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return tuple(a % ndim for a in axes)
+
+
+def _logsumexp(z, axis, keepdims):
+    xp = backend.get_array_module(z)
+    m = z.max(axis=axis, keepdims=True)
+    out = m + xp.log(xp.exp(z - m).sum(axis=axis, keepdims=True))
+    return out if keepdims else out.squeeze(axis=axis) if axis is not None else out.reshape(())
+
+
+def relu(z): return ReLU.apply(z)
+def leaky_relu(z, slope=0.01): return LeakyReLU.apply(z, slope=slope)
+def elu(z, alpha=1.0): return ELU.apply(z, alpha=alpha)
+def sigmoid(z): return Sigmoid.apply(z)
+def tanh(z): return Tanh.apply(z)
+def softplus(z): return Softplus.apply(z)
+def gelu(z): return GELU.apply(z)
+def softmax(z, axis=-1): return Softmax.apply(z, axis=axis)
+def log_softmax(z, axis=-1): return LogSoftmax.apply(z, axis=axis)
+def logsumexp(z, axis=None, keepdims=False): return LogSumExp.apply(z, axis=axis, keepdims=keepdims)

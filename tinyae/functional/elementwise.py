@@ -1,0 +1,234 @@
+"""Elementwise ops. Each backward is the chain rule for one node: x̄ = ȳ ⊙ ∂y/∂x.
+
+Broadcasting is not undone here: the engine sums every x̄ back to x's shape in one place
+(``autograd.unbroadcast``).
+"""
+from .. import backend
+from ..autograd import Function, register
+from . import _samples as S
+
+
+@register(S.binary())
+class Add(Function):
+    """y = a + b;  ā = ȳ,  b̄ = ȳ"""
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, ybar):
+        return ybar, ybar
+
+
+@register(S.binary())
+class Sub(Function):
+    """y = a − b;  ā = ȳ,  b̄ = −ȳ"""
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, ybar):
+        return ybar, -ybar
+
+
+@register(S.binary())
+class Mul(Function):
+    """y = a ⊙ b;  ā = ȳ ⊙ b,  b̄ = ȳ ⊙ a"""
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, ybar):
+        a, b = self.inputs
+        return (ybar * b if a.requires_grad else None), (ybar * a if b.requires_grad else None)
+
+
+@register(S.binary(S.normal, S.positive))
+class Div(Function):
+    """y = a / b;  ā = ȳ / b,  b̄ = −ȳ a / b² = −ȳ y / b"""
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, ybar):
+        a, b = self.inputs
+        abar = ybar / b
+        return abar, (-abar * self.output if b.requires_grad else None)
+
+
+@register(S.unary())
+class Neg(Function):
+    """y = −x;  x̄ = −ȳ"""
+    def forward(self, x):
+        return -x
+
+    def backward(self, ybar):
+        return -ybar
+
+
+@register(S.unary(S.positive, p=2.5))
+class PowConst(Function):
+    """y = xᵖ for a fixed number p;  x̄ = ȳ p xᵖ⁻¹"""
+    def forward(self, x):
+        return x ** self.p
+
+    def backward(self, ybar):
+        x, = self.inputs
+        if self.p == 2:
+            return ybar * (2 * x)
+        return ybar * (self.p * x ** (self.p - 1))
+
+
+@register(S.binary(S.positive, S.normal))
+class Pow(Function):
+    """y = aᵇ (both tensors, a > 0);  ā = ȳ b aᵇ⁻¹,  b̄ = ȳ y log a"""
+    def forward(self, a, b):
+        return a ** b
+
+    def backward(self, ybar):
+        a, b = self.inputs
+        abar = ybar * b * a ** (b - 1) if a.requires_grad else None
+        bbar = ybar * self.output * log(a) if b.requires_grad else None
+        return abar, bbar
+
+
+@register(S.unary())
+class Exp(Function):
+    """y = eˣ;  x̄ = ȳ y"""
+    def forward(self, x):
+        return backend.get_array_module(x).exp(x)
+
+    def backward(self, ybar):
+        return ybar * self.output
+
+
+@register(S.unary(S.positive))
+class Log(Function):
+    """y = log x;  x̄ = ȳ / x"""
+    def forward(self, x):
+        return backend.get_array_module(x).log(x)
+
+    def backward(self, ybar):
+        return ybar / self.inputs[0]
+
+
+@register(S.unary(S.positive))
+class Sqrt(Function):
+    """y = √x;  x̄ = ȳ / (2y)"""
+    def forward(self, x):
+        return backend.get_array_module(x).sqrt(x)
+
+    def backward(self, ybar):
+        return ybar / (2 * self.output)
+
+
+@register(S.unary(S.away_from_zero))
+class Abs(Function):
+    """y = |x|;  x̄ = ȳ sign(x)"""
+    def forward(self, x):
+        return backend.get_array_module(x).abs(x)
+
+    def backward(self, ybar):
+        x = self.inputs[0].data
+        return ybar * backend.get_array_module(x).sign(x)
+
+
+@register(S.unary(S.away_from_zero, low=-0.5, high=0.5))
+class Clip(Function):
+    """y = min(max(x, low), high);  x̄ = ȳ where low < x < high, else 0"""
+    def forward(self, x):
+        return backend.get_array_module(x).clip(x, self.low, self.high)
+
+    def backward(self, ybar):
+        x = self.inputs[0].data
+        inside = x == self.output.data  # true exactly where x was not clipped
+        return ybar * inside.astype(x.dtype)
+
+
+def _pick_sample(rng, shape):
+    (a, b), _ = S.binary(S.distinct, S.distinct)(rng, shape)
+    return (a, b + 0.013), {}  # offset so that no pair is equal
+
+
+@register(_pick_sample)
+class Maximum(Function):
+    """y = max(a, b) elementwise;  ā = ȳ [a ≥ b],  b̄ = ȳ [a < b]"""
+    def forward(self, a, b):
+        return backend.get_array_module(a).maximum(a, b)
+
+    def backward(self, ybar):
+        a, b = (t.data for t in self.inputs)
+        a_wins = (a >= b).astype(ybar.dtype)
+        return ybar * a_wins, ybar * (1 - a_wins)
+
+
+@register(_pick_sample)
+class Minimum(Function):
+    """y = min(a, b) elementwise;  ā = ȳ [a ≤ b],  b̄ = ȳ [a > b]"""
+    def forward(self, a, b):
+        return backend.get_array_module(a).minimum(a, b)
+
+    def backward(self, ybar):
+        a, b = (t.data for t in self.inputs)
+        a_wins = (a <= b).astype(ybar.dtype)
+        return ybar * a_wins, ybar * (1 - a_wins)
+
+
+def _where_sample(rng, shape):
+    (a, b), _ = S.binary()(rng, shape)
+    return (a, b), {"condition": rng.random(shape) < 0.5}
+
+
+@register(_where_sample)
+class Where(Function):
+    """y = a where condition else b;  ā = ȳ [condition],  b̄ = ȳ [not condition]"""
+    def forward(self, a, b):
+        return backend.get_array_module(a).where(self.condition, a, b)
+
+    def backward(self, ybar):
+        take_a = Tensor(self.condition.astype(ybar.dtype))
+        return ybar * take_a, ybar * (1 - take_a)
+
+
+@register(S.unary(S.normal, dtype="float32"))
+class AsType(Function):
+    """y = x converted to another float dtype;  x̄ = ȳ converted back"""
+    def forward(self, x):
+        self.source_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, ybar):
+        return astype(ybar, self.source_dtype)
+
+
+# --- functional forms --------------------------------------------------------------------
+def add(a, b): return Add.apply(a, b)
+def sub(a, b): return Sub.apply(a, b)
+def mul(a, b): return Mul.apply(a, b)
+def div(a, b): return Div.apply(a, b)
+def neg(x): return Neg.apply(x)
+def exp(x): return Exp.apply(x)
+def log(x): return Log.apply(x)
+def sqrt(x): return Sqrt.apply(x)
+def abs(x): return Abs.apply(x)  # noqa: A001 (mirrors numpy.abs)
+def maximum(a, b): return Maximum.apply(a, b)
+def minimum(a, b): return Minimum.apply(a, b)
+
+
+def pow(a, b):  # noqa: A001
+    """aᵇ: a fixed number b uses PowConst (any a); a tensor b needs a > 0."""
+    if isinstance(b, (int, float)):
+        return PowConst.apply(a, p=b)
+    return Pow.apply(a, b)
+
+
+def clip(x, low=None, high=None):
+    return Clip.apply(x, low=low, high=high)
+
+
+def where(condition, a, b):
+    """Pick a where ``condition`` (a boolean array or tensor, not differentiated) else b."""
+    condition = condition.data if isinstance(condition, Tensor) else condition
+    return Where.apply(a, b, condition=condition)
+
+
+def astype(x, dtype):
+    return AsType.apply(x, dtype=dtype)
+
+
+from ..tensor import Tensor  # noqa: E402

@@ -1,0 +1,81 @@
+"""Matrix products. For Y = A B the error signals are Ā = Ȳ Bᵀ and B̄ = Aᵀ Ȳ."""
+from ..autograd import Function, register
+from . import _samples as S
+
+
+def _matmul_sample(rng, shape):
+    """Batched, broadcasting shapes: (…, n, k) @ (…, k, m) built from the drawn shape."""
+    dims = list(shape) + [2, 3, 2]
+    n, k, m = dims[0], dims[1], dims[2]
+    batch = tuple(dims[3:3 + int(rng.integers(0, 3))])
+    a_batch = S.broadcast_partner(rng, batch) if rng.random() < 0.5 else batch
+    return (S.normal(rng, a_batch + (n, k)), S.normal(rng, batch + (k, m))), {}
+
+
+def _swap(t):
+    """Transpose of the last two axes (the matrix transpose of a batch of matrices)."""
+    axes = list(range(t.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return t.transpose(axes)
+
+
+@register(_matmul_sample)
+class MatMul(Function):
+    """Y = A B (batched over leading axes, which broadcast);  Ā = Ȳ Bᵀ,  B̄ = Aᵀ Ȳ"""
+    def forward(self, a, b):
+        if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
+            raise ValueError(f"cannot multiply shapes {a.shape} @ {b.shape}: the last axis of "
+                             "the left operand must equal the second-to-last of the right")
+        return a @ b
+
+    def backward(self, ybar):
+        a, b = self.inputs
+        abar = ybar @ _swap(b) if a.requires_grad else None
+        bbar = _swap(a) @ ybar if b.requires_grad else None
+        return abar, bbar
+
+
+def _linear_sample(rng, shape):
+    n, i, o = (list(shape) + [3, 4, 2])[:3]
+    return (S.normal(rng, (n, i)), S.normal(rng, (o, i)), S.normal(rng, (o,))), {}
+
+
+@register(_linear_sample)
+class Linear(Function):
+    """z = x Wᵀ + b for a batch of rows x (the affine layer, fused into one op);
+    x̄ = z̄ W,  W̄ = z̄ᵀ x,  b̄ = Σ_batch z̄"""
+    def forward(self, x, W, b=None):
+        if x.shape[-1] != W.shape[1]:
+            raise ValueError(f"linear: input has {x.shape[-1]} features but the weight "
+                             f"{W.shape} expects {W.shape[1]} (weight is out_features × in_features)")
+        z = x @ W.T
+        if b is not None:
+            z += b
+        return z
+
+    def backward(self, zbar):
+        x, W = self.inputs[:2]
+        xbar = zbar @ W if x.requires_grad else None
+        Wbar = _swap(zbar) @ x if W.requires_grad else None
+        if zbar.ndim > 2 and Wbar is not None:
+            Wbar = Wbar.sum(axis=tuple(range(zbar.ndim - 2)))
+        return (xbar, Wbar) + ((zbar,) if len(self.inputs) == 3 else ())
+
+
+def matmul(a, b):
+    """A @ B; a 1-D operand is treated as a row (left) or column (right) vector as in NumPy."""
+    from .shape import reshape
+    if a.ndim == 1 and b.ndim == 1:
+        return reshape(MatMul.apply(reshape(a, (1, -1)), reshape(b, (-1, 1))), ())
+    if a.ndim == 1:
+        out = MatMul.apply(reshape(a, (1, -1)), b)
+        return reshape(out, out.shape[:-2] + out.shape[-1:])
+    if b.ndim == 1:
+        out = MatMul.apply(a, reshape(b, (-1, 1)))
+        return reshape(out, out.shape[:-1])
+    return MatMul.apply(a, b)
+
+
+def linear(x, weight, bias=None):
+    """x Wᵀ + b with W of shape (out_features, in_features), as nn.Linear uses it."""
+    return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)

@@ -1,0 +1,114 @@
+"""Reductions over an axis (or all axes). The backward spreads ȳ back over the reduced axes."""
+import builtins
+
+from .. import backend
+from ..autograd import Function, register
+from . import _samples as S
+
+
+def _keepdims_shape(shape, axis):
+    """The shape of the result with keepdims=True, used to line ȳ up with x again."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    axes = {a % len(shape) for a in axes}
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _count(shape, axis):
+    reduced = _keepdims_shape(shape, axis)
+    n = 1
+    for full, kept in zip(shape, reduced):
+        if kept == 1:
+            n *= full
+    return n
+
+
+@register(S.with_axis())
+class Sum(Function):
+    """y = Σᵢ xᵢ over ``axis``;  x̄ᵢ = ȳ for every i (ȳ broadcast back)"""
+    def forward(self, x):
+        return x.sum(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, ybar):
+        shape = self.inputs[0].shape
+        return ybar.reshape(_keepdims_shape(shape, self.axis)).broadcast_to(shape)
+
+
+@register(S.with_axis())
+class Mean(Function):
+    """y = (1/N) Σᵢ xᵢ;  x̄ᵢ = ȳ / N"""
+    def forward(self, x):
+        return x.mean(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, ybar):
+        shape = self.inputs[0].shape
+        n = _count(shape, self.axis)
+        return ybar.reshape(_keepdims_shape(shape, self.axis)).broadcast_to(shape) * (1.0 / n)
+
+
+class _Extremum(Function):
+    """y = max/min over ``axis``; ȳ goes to the winning element(s) (ties share it equally)."""
+    def forward(self, x):
+        return self.reduce(x, axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, ybar):
+        x = self.inputs[0].data
+        kept = _keepdims_shape(x.shape, self.axis)
+        winners = (x == self.output.data.reshape(kept)).astype(ybar.dtype)
+        winners /= winners.sum(axis=self.axis, keepdims=True)
+        return ybar.reshape(kept) * winners
+
+
+@register(S.with_axis(S.distinct))
+class Max(_Extremum):
+    """y = maxᵢ xᵢ;  x̄ᵢ = ȳ [xᵢ = y]"""
+    reduce = staticmethod(lambda x, **kw: x.max(**kw))
+
+
+@register(S.with_axis(S.distinct))
+class Min(_Extremum):
+    """y = minᵢ xᵢ;  x̄ᵢ = ȳ [xᵢ = y]"""
+    reduce = staticmethod(lambda x, **kw: x.min(**kw))
+
+
+@register(S.with_axis(ddof=0))
+class Var(Function):
+    """y = (1/(N − ddof)) Σᵢ (xᵢ − x̄)²;  x̄ᵢ = ȳ · 2(xᵢ − mean) / (N − ddof)"""
+    def forward(self, x):
+        return x.var(axis=self.axis, keepdims=self.keepdims, ddof=self.ddof)
+
+    def backward(self, ybar):
+        x = self.inputs[0]
+        kept = _keepdims_shape(x.shape, self.axis)
+        centred = x - mean(x, self.axis, keepdims=True)
+        scale = 2.0 / (_count(x.shape, self.axis) - self.ddof)
+        return ybar.reshape(kept) * centred * scale
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001
+    return Sum.apply(x, axis=_norm(axis), keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    return Mean.apply(x, axis=_norm(axis), keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001
+    return Max.apply(x, axis=_norm(axis), keepdims=keepdims)
+
+
+def min(x, axis=None, keepdims=False):  # noqa: A001
+    return Min.apply(x, axis=_norm(axis), keepdims=keepdims)
+
+
+def var(x, axis=None, keepdims=False, ddof=0):
+    """Variance; ddof=0 (NumPy's default) divides by N, ddof=1 by N − 1."""
+    return Var.apply(x, axis=_norm(axis), keepdims=keepdims, ddof=ddof)
+
+
+def _norm(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+_ = (backend, builtins)

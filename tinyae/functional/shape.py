@@ -1,0 +1,203 @@
+"""Ops that move numbers around without changing them. Their backward moves ȳ back."""
+from .. import backend
+from ..autograd import Function, register
+from . import _samples as S
+
+
+def _reshape_sample(rng, shape):
+    return (S.normal(rng, shape),), {"shape": (-1,) if rng.random() < 0.5 else tuple(reversed(shape))}
+
+
+@register(_reshape_sample)
+class Reshape(Function):
+    """y = x viewed with another shape;  x̄ = ȳ reshaped back"""
+    def forward(self, x):
+        try:
+            return x.reshape(self.shape)
+        except ValueError:
+            raise ValueError(f"cannot reshape {x.shape} ({x.size} elements) to {self.shape}") from None
+
+    def backward(self, ybar):
+        return ybar.reshape(self.inputs[0].shape)
+
+
+def _transpose_sample(rng, shape):
+    return (S.normal(rng, shape),), {"axes": tuple(int(a) for a in rng.permutation(len(shape)))}
+
+
+@register(_transpose_sample)
+class Transpose(Function):
+    """y = x with its axes permuted;  x̄ = ȳ with the inverse permutation"""
+    def forward(self, x):
+        return x.transpose(self.axes)
+
+    def backward(self, ybar):
+        axes = self.axes if self.axes is not None else tuple(reversed(range(ybar.ndim)))
+        inverse = [0] * len(axes)
+        for i, a in enumerate(axes):
+            inverse[a] = i
+        return ybar.transpose(tuple(inverse))
+
+
+def _broadcast_sample(rng, shape):
+    small = S.broadcast_partner(rng, shape)
+    return (S.normal(rng, small),), {"shape": tuple(shape)}
+
+
+@register(_broadcast_sample)
+class BroadcastTo(Function):
+    """y = x repeated along new or length-1 axes;  x̄ = ȳ summed back (done by the engine)"""
+    def forward(self, x):
+        return backend.get_array_module(x).broadcast_to(x, self.shape)
+
+    def backward(self, ybar):
+        return ybar  # the engine's unbroadcast sums it to x's shape
+
+
+def _getitem_sample(rng, shape):
+    x = S.normal(rng, shape)
+    if rng.random() < 0.5:  # integer-array indexing, with repeats (they must accumulate)
+        index = rng.integers(0, shape[0], size=int(rng.integers(1, 5)))
+    else:  # basic indexing: a slice with a step, and an integer on the last axis
+        index = (slice(None, None, 2),) + ((int(rng.integers(0, shape[-1])),) if len(shape) > 1 else ())
+    return (x,), {"index": index}
+
+
+@register(_getitem_sample)
+class GetItem(Function):
+    """y = x[index] (basic slicing or integer arrays);  x̄ = zeros with ȳ added at index"""
+    def forward(self, x):
+        return x[self.index]
+
+    def backward(self, ybar):
+        return ScatterAdd.apply(ybar, shape=self.inputs[0].shape, index=self.index)
+
+
+def _scatter_sample(rng, shape):
+    (x,), params = _getitem_sample(rng, shape)
+    y = x[params["index"]]
+    return (S.normal(rng, y.shape),), dict(params, shape=x.shape)
+
+
+@register(_scatter_sample)
+class ScatterAdd(Function):
+    """y = zeros(shape) with x added at index (repeated indices add up);  x̄ = ȳ[index]"""
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        y = xp.zeros(self.shape, dtype=x.dtype)
+        xp.add.at(y, self.index, x) if xp.__name__ == "numpy" else y.scatter_add(self.index, x)
+        return y
+
+    def backward(self, ybar):
+        return GetItem.apply(ybar, index=self.index)
+
+
+def _concat_sample(rng, shape):
+    axis = int(rng.integers(0, len(shape)))
+    other = list(shape)
+    other[axis] = int(rng.integers(1, 4))
+    return (S.normal(rng, shape), S.normal(rng, tuple(other))), {"axis": axis}
+
+
+@register(_concat_sample)
+class Concat(Function):
+    """y = [x₁, x₂, …] joined along ``axis``;  x̄ₖ = the k-th slice of ȳ"""
+    def forward(self, *xs):
+        try:
+            return backend.get_array_module(*xs).concatenate(xs, axis=self.axis)
+        except ValueError:
+            shapes = ", ".join(str(x.shape) for x in xs)
+            raise ValueError(f"concat along axis {self.axis}: shapes {shapes} differ "
+                             "on another axis") from None
+
+    def backward(self, ybar):
+        slices, start = [], 0
+        for x in self.inputs:
+            index = [slice(None)] * ybar.ndim
+            index[self.axis] = slice(start, start + x.shape[self.axis])
+            slices.append(ybar[tuple(index)])
+            start += x.shape[self.axis]
+        return tuple(slices)
+
+
+def _stack_sample(rng, shape):
+    return (S.normal(rng, shape), S.normal(rng, shape)), {"axis": int(rng.integers(0, len(shape) + 1))}
+
+
+@register(_stack_sample)
+class Stack(Function):
+    """y = the xₖ stacked along a new ``axis``;  x̄ₖ = ȳ taken at position k of that axis"""
+    def forward(self, *xs):
+        if len({x.shape for x in xs}) > 1:
+            raise ValueError("stack needs equal shapes, got " + ", ".join(str(x.shape) for x in xs))
+        return backend.get_array_module(*xs).stack(xs, axis=self.axis)
+
+    def backward(self, ybar):
+        index = [slice(None)] * ybar.ndim
+        pieces = []
+        for k in range(len(self.inputs)):
+            index[self.axis] = k
+            pieces.append(ybar[tuple(index)])
+        return tuple(pieces)
+
+
+def _pad_sample(rng, shape):
+    widths = tuple((int(rng.integers(0, 3)), int(rng.integers(0, 3))) for _ in shape)
+    return (S.normal(rng, shape),), {"pad_width": widths, "value": 0.0}
+
+
+@register(_pad_sample)
+class Pad(Function):
+    """y = x surrounded by ``value`` (pad_width = ((before, after), …) per axis);  x̄ = ȳ's centre"""
+    def forward(self, x):
+        return backend.get_array_module(x).pad(x, self.pad_width, constant_values=self.value)
+
+    def backward(self, ybar):
+        return ybar[tuple(slice(b, b + n) for (b, _), n in zip(self.pad_width, self.inputs[0].shape))]
+
+
+def reshape(x, shape):
+    return Reshape.apply(x, shape=tuple(shape) if not isinstance(shape, int) else (shape,))
+
+
+def transpose(x, axes=None):
+    return Transpose.apply(x, axes=tuple(axes) if axes is not None else None)
+
+
+def permute(x, axes):
+    return transpose(x, axes)
+
+
+def broadcast_to(x, shape):
+    return BroadcastTo.apply(x, shape=tuple(shape))
+
+
+def getitem(x, index):
+    if isinstance(index, Tensor):
+        index = index.data
+    elif isinstance(index, list):
+        index = backend.get_array_module(x.data).asarray(index)
+    return GetItem.apply(x, index=index)
+
+
+def concat(xs, axis=0):
+    return Concat.apply(*xs, axis=axis)
+
+
+def stack(xs, axis=0):
+    return Stack.apply(*xs, axis=axis)
+
+
+def pad(x, pad_width, value=0.0):
+    """Constant padding; ``pad_width`` is an int or ((before, after), …) per axis as in NumPy."""
+    if isinstance(pad_width, int):
+        pad_width = ((pad_width, pad_width),) * x.ndim
+    return Pad.apply(x, pad_width=tuple(tuple(p) for p in pad_width), value=value)
+
+
+def flatten(x, start_dim=0):
+    """Merge the axes from ``start_dim`` on into one (start_dim=1 keeps the batch axis)."""
+    return reshape(x, tuple(x.shape[:start_dim]) + (-1,))
+
+
+from ..tensor import Tensor  # noqa: E402

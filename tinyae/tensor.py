@@ -1,0 +1,136 @@
+"""Tensor: an array, the op that made it, and its error signal x̄ = ∂L/∂x (``.grad``)."""
+from . import autograd, backend
+
+
+class Tensor:
+    """A NumPy (or CuPy) array that remembers how it was computed.
+
+    ``data``           the array itself
+    ``grad``           the error signal x̄ = ∂L/∂x after ``backward()`` (a Tensor), else None
+    ``requires_grad``  whether ops on it are recorded so that x̄ can be computed
+    """
+    __array_priority__ = 100  # so that ndarray + Tensor calls Tensor.__radd__
+
+    def __init__(self, data, requires_grad=False, dtype=None, name=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = backend.as_array(data, dtype=dtype)
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require grad, got {self.data.dtype}; "
+                            "pass dtype='float32' or 'float64'")
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+        self.name = name
+        self._creator = None  # the Function that produced this tensor, None for a leaf
+
+    # --- basic properties -------------------------------------------------------------
+    shape = property(lambda self: self.data.shape)
+    dtype = property(lambda self: self.data.dtype)
+    ndim = property(lambda self: self.data.ndim)
+    size = property(lambda self: self.data.size)
+    is_leaf = property(lambda self: self._creator is None)
+
+    @property
+    def device(self):
+        return "cpu" if backend.get_array_module(self.data).__name__ == "numpy" else "gpu"
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        grad = f", requires_grad=True" if self.requires_grad else ""
+        op = f", op={type(self._creator).__name__}" if self._creator is not None else ""
+        return f"tensor({backend.to_numpy(self.data)!r}{grad}{op})".replace("\n", "\n       ")
+
+    def numpy(self):
+        """A NumPy copy of the data (from the GPU if needed), cut off from the graph."""
+        return backend.to_numpy(self.data)
+
+    def item(self):
+        return self.data.item()
+
+    def detach(self):
+        """The same data as a new leaf that no gradient flows through."""
+        return Tensor(self.data)
+
+    def to(self, device):
+        """Copy to 'cpu' or 'gpu'; differentiable is not needed, so the result is a leaf."""
+        return Tensor(backend.to_device(self.data, device), requires_grad=self.requires_grad)
+
+    def astype(self, dtype):
+        from .functional import astype
+        return astype(self, dtype)
+
+    def zero_grad(self):
+        self.grad = None
+
+    def backward(self, ybar=None, retain_graph=False, create_graph=False):
+        """Backpropagate from this tensor: fill ``.grad`` (x̄) of every leaf that needs it.
+
+        ``ybar`` is this tensor's own error signal, needed unless it is a scalar (then 1).
+        The graph is freed afterwards unless ``retain_graph=True``."""
+        if not self.requires_grad:
+            raise RuntimeError("backward() on a tensor that does not require grad: no input "
+                               "of the computation had requires_grad=True")
+        ybar = autograd._initial_signal(self, ybar)
+        autograd.run_backward([self], [ybar], retain_graph or create_graph, create_graph)
+
+    # --- operators (the ops themselves live in tinyae.functional) ------------------------
+    def __add__(self, other): return F.add(self, other)
+    def __radd__(self, other): return F.add(other, self)
+    def __sub__(self, other): return F.sub(self, other)
+    def __rsub__(self, other): return F.sub(other, self)
+    def __mul__(self, other): return F.mul(self, other)
+    def __rmul__(self, other): return F.mul(other, self)
+    def __truediv__(self, other): return F.div(self, other)
+    def __rtruediv__(self, other): return F.div(other, self)
+    def __pow__(self, other): return F.pow(self, other)
+    def __rpow__(self, other): return F.pow(other, self)
+    def __matmul__(self, other): return F.matmul(self, other)
+    def __rmatmul__(self, other): return F.matmul(other, self)
+    def __neg__(self): return F.neg(self)
+    def __pos__(self): return self
+    def __abs__(self): return F.abs(self)
+    def __getitem__(self, index): return F.getitem(self, index)
+
+    # Comparisons are not differentiable: they return plain boolean tensors.
+    def _compare(self, other, op):
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor(op(self.data, other))
+    def __lt__(self, other): return self._compare(other, lambda a, b: a < b)
+    def __le__(self, other): return self._compare(other, lambda a, b: a <= b)
+    def __gt__(self, other): return self._compare(other, lambda a, b: a > b)
+    def __ge__(self, other): return self._compare(other, lambda a, b: a >= b)
+    def eq(self, other): return self._compare(other, lambda a, b: a == b)
+    def ne(self, other): return self._compare(other, lambda a, b: a != b)
+
+    # --- methods ---------------------------------------------------------------------------
+    def sum(self, axis=None, keepdims=False): return F.sum(self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return F.mean(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False): return F.max(self, axis, keepdims)
+    def min(self, axis=None, keepdims=False): return F.min(self, axis, keepdims)
+    def var(self, axis=None, keepdims=False): return F.var(self, axis, keepdims)
+    def reshape(self, *shape): return F.reshape(self, shape[0] if len(shape) == 1 else shape)
+    def flatten(self, start_dim=0): return F.flatten(self, start_dim)
+    def transpose(self, *axes): return F.transpose(self, axes[0] if len(axes) == 1 else (axes or None))
+    def permute(self, *axes): return F.transpose(self, axes[0] if len(axes) == 1 else axes)
+    T = property(lambda self: F.transpose(self))
+    def broadcast_to(self, shape): return F.broadcast_to(self, shape)
+    def exp(self): return F.exp(self)
+    def log(self): return F.log(self)
+    def sqrt(self): return F.sqrt(self)
+    def abs(self): return F.abs(self)
+    def clip(self, low=None, high=None): return F.clip(self, low, high)
+    def relu(self): return F.relu(self)
+    def sigmoid(self): return F.sigmoid(self)
+    def tanh(self): return F.tanh(self)
+    def softmax(self, axis=-1): return F.softmax(self, axis)
+    def log_softmax(self, axis=-1): return F.log_softmax(self, axis)
+
+
+def tensor(data, requires_grad=False, dtype=None):
+    """Make a Tensor. Python numbers and lists become float32; arrays keep their dtype."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+from . import functional as F  # noqa: E402  (functional needs Tensor defined first)

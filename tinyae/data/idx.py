@@ -85,12 +85,13 @@ def read_idx(path, ndim=None):
     found = len(data) - header
     what = _WHAT.get(nd, "data")
     if found < expected:
-        raise ValueError(f"{path}: expected {expected} bytes of {what} for shape {shape}, "
-                         f"found {found} — the file is truncated; delete it and download again")
+        raise ValueError(f"{path}: the header says shape {shape}, so expected {expected} bytes "
+                         f"of {what}, found {found} — the file is truncated; "
+                         "delete it and download again")
     if found > expected:
-        raise ValueError(f"{path}: expected {expected} bytes of {what} for shape {shape}, "
-                         f"found {found} — the file has {found - expected} extra bytes and is "
-                         "corrupt; delete it and download again")
+        raise ValueError(f"{path}: the header says shape {shape}, so expected {expected} bytes "
+                         f"of {what}, found {found} — the file has {found - expected} extra bytes "
+                         "and is corrupt; delete it and download again")
     # frombuffer shares memory with the immutable bytes object, so no copy and read-only.
     return numpy.frombuffer(data, dtype=numpy.uint8, offset=header).reshape(shape)
 

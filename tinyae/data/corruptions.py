@@ -1,0 +1,155 @@
+"""Input corruptions for denoising and masked autoencoders.
+
+The first axis of ``x`` is the sample axis; every other axis is flattened into "features"
+(so ``(N, 784)`` and ``(N, 1, 28, 28)`` behave the same). A 1-D ``x`` is one sample.
+
+Randomness always comes from a ``numpy.random.Generator`` (pass one, or an int seed; None
+means a fresh random seed). The random choices are drawn on the CPU with NumPy and then
+moved to the array's module, so the same generator gives the same corruption on NumPy and on
+CuPy. The moved arrays are the size of one batch, which is cheap next to a training step.
+
+Every function returns a new array of ``x``'s dtype and module; ``x`` itself is not changed.
+The corruptions follow Vincent et al. (2010), "Stacked Denoising Autoencoders", section 4.
+"""
+import numbers
+
+import numpy
+
+from tinyae.backend import get_array_module, is_array
+
+
+# ---------------------------------------------------------------- argument checks
+
+def _rng(rng):
+    """A numpy Generator from a Generator, an int seed or None."""
+    if isinstance(rng, numpy.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
+        return numpy.random.default_rng(rng)
+    raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, got "
+                    f"{type(rng).__name__} (make one with numpy.random.default_rng(seed))")
+
+
+def _array(x):
+    if not is_array(x):
+        x = numpy.asarray(x)
+    if x.dtype.kind not in "fiu":
+        raise TypeError(f"x must hold numbers, got dtype {x.dtype}")
+    return x
+
+
+def _fraction(value, name="fraction"):
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+def _samples_features(x):
+    """(number of samples, features per sample) for the sample-first convention above."""
+    if x.ndim <= 1:
+        return 1, x.size
+    return x.shape[0], x.size // max(x.shape[0], 1)
+
+
+def _choose(rng, n, d, fraction, exact):
+    """A bool (n, d) NumPy mask marking the entries to corrupt.
+
+    exact=True: exactly round(fraction * d) entries in every row, chosen without replacement
+    (the "fraction ν of the elements of x, chosen at random for each example" of Vincent
+    et al.). exact=False: each entry independently with probability ``fraction`` (Bernoulli;
+    faster, but the count per sample varies).
+    """
+    if not exact:
+        return rng.random((n, d)) < fraction
+    k = int(round(fraction * d))
+    mask = numpy.zeros((n, d), dtype=bool)
+    if k == d:
+        mask[:] = True
+    elif k > 0:
+        # The k smallest of d random keys per row are a uniform random k-subset of the row.
+        idx = numpy.argpartition(rng.random((n, d)), k - 1, axis=1)[:, :k]
+        numpy.put_along_axis(mask, idx, True, axis=1)
+    return mask
+
+
+# ---------------------------------------------------------------- corruptions
+
+def masking_noise(x, fraction, rng=None, exact=True):
+    """Set a fraction ν of each sample's inputs to 0 ("masking noise", the SdA default).
+
+    With ``exact=True`` every sample loses exactly round(ν·d) of its d inputs, chosen at
+    random; with ``exact=False`` each input is dropped independently with probability ν.
+    """
+    x, fraction, rng = _array(x), _fraction(fraction), _rng(rng)
+    xp = get_array_module(x)
+    n, d = _samples_features(x)
+    keep = ~_choose(rng, n, d, fraction, exact)
+    # Multiplying by a bool array keeps x's dtype and makes a new array in one pass.
+    return x * xp.asarray(keep).reshape(x.shape)
+
+
+def salt_and_pepper(x, fraction, rng=None, low=0.0, high=1.0, exact=True):
+    """Set a fraction ν of each sample's inputs to ``low`` or ``high`` (a fair coin for each).
+
+    The chosen entries are picked as in ``masking_noise`` (``exact`` has the same meaning);
+    with pixels in [0, 1] they become black or white.
+    """
+    x, fraction, rng = _array(x), _fraction(fraction), _rng(rng)
+    xp = get_array_module(x)
+    n, d = _samples_features(x)
+    hit = _choose(rng, n, d, fraction, exact)
+    values = numpy.where(rng.random((n, d)) < 0.5, high, low).astype(x.dtype)
+    hit, values = xp.asarray(hit).reshape(x.shape), xp.asarray(values).reshape(x.shape)
+    return xp.where(hit, values, x).astype(x.dtype, copy=False)
+
+
+def gaussian_noise(x, sigma, rng=None, clip=(0.0, 1.0)):
+    """Add isotropic Gaussian noise of standard deviation ``sigma``, then clip to ``clip``.
+
+    ``clip=(lo, hi)`` keeps pixels in range (default [0, 1]); ``clip=None`` leaves them be.
+    """
+    x, rng = _array(x), _rng(rng)
+    if not isinstance(sigma, numbers.Real) or isinstance(sigma, bool) or not sigma >= 0:
+        raise ValueError(f"sigma must be a number >= 0, got {sigma!r}")
+    if clip is not None and (len(clip) != 2 or not clip[0] <= clip[1]):
+        raise ValueError(f"clip must be None or (low, high) with low <= high, got {clip!r}")
+    xp = get_array_module(x)
+    # Draw in float32 when x is float32: half the memory and no upcast of the result.
+    dtype = numpy.float32 if x.dtype == numpy.float32 else numpy.float64
+    noise = rng.standard_normal(x.shape, dtype=dtype)
+    noise *= sigma
+    out = x + xp.asarray(noise)
+    if clip is not None:
+        out = xp.clip(out, clip[0], clip[1])
+    return out.astype(x.dtype, copy=False)
+
+
+def patch_occlusion(x, patch, rng=None, image_shape=(28, 28), value=0.0):
+    """Black out one random ``patch`` x ``patch`` square in every image (all its channels).
+
+    x may be (N, H*W), (N, H, W) or (N, C, H, W) with (H, W) = ``image_shape``; the square is
+    placed uniformly at random, always fully inside the image, and set to ``value``.
+    """
+    x, rng = _array(x), _rng(rng)
+    if len(image_shape) != 2 or min(image_shape) < 1:
+        raise ValueError(f"image_shape must be (height, width), got {image_shape!r}")
+    h, w = (int(s) for s in image_shape)
+    if not isinstance(patch, numbers.Integral) or isinstance(patch, bool) \
+            or not 1 <= patch <= min(h, w):
+        raise ValueError(f"patch must be an integer from 1 to {min(h, w)} (the image side), "
+                         f"got {patch!r}")
+    n, d = _samples_features(x)
+    if d % (h * w):
+        raise ValueError(f"each sample of x has {d} values, which is not a whole number of "
+                         f"{h}x{w} images; pass the right image_shape")
+    xp = get_array_module(x)
+    top = rng.integers(0, h - patch + 1, size=n)
+    left = rng.integers(0, w - patch + 1, size=n)
+    rows, cols = numpy.arange(h), numpy.arange(w)
+    in_rows = (rows >= top[:, None]) & (rows < top[:, None] + patch)        # (n, h)
+    in_cols = (cols >= left[:, None]) & (cols < left[:, None] + patch)      # (n, w)
+    square = in_rows[:, :, None] & in_cols[:, None, :]                      # (n, h, w)
+    square = xp.asarray(square)[:, None]                    # broadcast over channels
+    images = x.reshape(n, d // (h * w), h, w)
+    out = xp.where(square, xp.asarray(value, dtype=x.dtype), images)
+    return out.reshape(x.shape).astype(x.dtype, copy=False)

@@ -1,0 +1,7 @@
+"""Autoencoders, one file per family, all sharing ``Autoencoder``'s encode/decode/loss."""
+from .base import Autoencoder  # noqa: F401
+from .linear import LinearAE, PCA, pca, principal_angles  # noqa: F401
+from .mlp import MLPAutoencoder  # noqa: F401
+from .conv import ConvAutoencoder  # noqa: F401
+from .regularizers import (L1Sparsity, KLSparsity, Contractive, jacobian_norm_sq,  # noqa: F401
+                           MaskingNoise, GaussianNoise, SaltAndPepper)

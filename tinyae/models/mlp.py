@@ -32,6 +32,8 @@ class MLPAutoencoder(Autoencoder):
         if len(sizes) < 2 or any(int(s) != s or s <= 0 for s in sizes):
             raise ValueError(f"sizes must list at least two positive layer widths "
                              f"(input, …, code), got {sizes!r}")
+        for name in (activation, latent_activation, output_activation):
+            activation_layer(name)  # fail early on a misspelt name, even if unused
         rng = np.random.default_rng(rng)
         self.sizes, self.tied = list(sizes), tied
         encoder_linears = [nn.Linear(a, b, rng=rng) for a, b in zip(sizes[:-1], sizes[1:])]

@@ -15,7 +15,7 @@ import weakref
 
 from . import backend
 
-_state = {"grad_enabled": True, "anomaly": False}
+_state = {"grad_enabled": True, "anomaly": False, "in_backward_of": None}
 
 OPS = {}  # Function subclass name -> class, for every registered op (see ``register``)
 
@@ -98,7 +98,9 @@ class Function:
             shapes = ", ".join(str(t.shape) for t in tensors)
             raise type(err)(f"{cls.__name__}: {err} (input shapes: {shapes})") from err
         if _state["anomaly"]:
-            _check_finite(data, f"the forward pass of {cls.__name__}")
+            inside = _state["in_backward_of"]
+            _check_finite(data, f"the forward pass of {cls.__name__}"
+                          + (f" inside the backward pass of {inside}" if inside else ""))
         needs_grad = _state["grad_enabled"] and any(t.requires_grad for t in tensors)
         out = Tensor(data, requires_grad=needs_grad)
         if needs_grad:
@@ -209,7 +211,11 @@ def run_backward(outputs, ybars, retain_graph=False, create_graph=False, inputs=
             ybar = signals.pop(id(fn), None)
             output = alive.pop(id(fn))  # noqa: F841  (kept alive for fn.backward)
             if ybar is not None:
-                xbars = fn.backward(ybar)
+                previous, _state["in_backward_of"] = _state["in_backward_of"], type(fn).__name__
+                try:
+                    xbars = fn.backward(ybar)
+                finally:
+                    _state["in_backward_of"] = previous
                 if not isinstance(xbars, tuple):
                     xbars = (xbars,)
                 for x, xbar in zip(fn.inputs, xbars):

@@ -185,7 +185,7 @@ class Where(Function):
         return ybar * take_a, ybar * (1 - take_a)
 
 
-@register(S.unary(S.normal, dtype="float32"))
+@register(S.unary(S.normal, dtype="float64"))
 class AsType(Function):
     """y = x converted to another float dtype;  x̄ = ȳ converted back"""
     def forward(self, x):

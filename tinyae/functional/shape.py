@@ -59,7 +59,7 @@ def _getitem_sample(rng, shape):
     if rng.random() < 0.5:  # integer-array indexing, with repeats (they must accumulate)
         index = rng.integers(0, shape[0], size=int(rng.integers(1, 5)))
     else:  # basic indexing: a slice with a step, and an integer on the last axis
-        index = (slice(None, None, 2),) + ((int(rng.integers(0, shape[-1])),) if len(shape) > 1 else ())
+        index = (slice(None, None, 2),) + ((Ellipsis, int(rng.integers(0, shape[-1]))) if len(shape) > 1 else ())
     return (x,), {"index": index}
 
 

@@ -1,0 +1,208 @@
+# %% [markdown]
+# # Lesson 00 · Gradient descent on least squares
+#
+# Linear regression y = Xw on synthetic data made from a known w*:
+#
+#     E(w) = ½ ‖Xw − t‖² / N,        ∇E(w) = Xᵀ(Xw − t) / N
+#
+# tinyae's engine computes ∇E (we never type the formula into the loop; we only check it
+# once). Full-batch gradient descent uses the course's step-size rule:
+#
+#     w_new = w − η ∇E(w)
+#     if E(w_new) > E(w):  reject the step (stay at w) and halve η
+#     else:                accept the step and keep η
+#
+# and stops when ‖∇E‖ < τ. Then mini-batch SGD on the same problem. Both are compared with
+# the closed-form least-squares solution (np.linalg.lstsq).
+#
+# Run: `python lessons/00_gradient_descent.py [--quick] [--out DIR] [--seed N]`
+
+# %%
+import sys
+from pathlib import Path
+
+# Run from a checkout without installing: put the repository root on the import path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]) if "__file__" in globals() else "..")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+import tinyae  # noqa: E402
+from tinyae import Tensor  # noqa: E402
+from tinyae.lesson import Lesson  # noqa: E402
+
+lesson = Lesson(
+    0, "Gradient descent",
+    claim="Full-batch gradient descent with step halving reaches the least-squares solution "
+          "(stopping rule ‖∇E‖ < τ fires, w matches lstsq); mini-batch SGD gets close on "
+          "the same problem with a fraction of the work per step.",
+    reference="closed-form least squares, np.linalg.lstsq")
+
+# %% [markdown]
+# ## The data: t = X w* + noise
+# Columns of X get different scales, so the error surface is an elongated bowl
+# (condition number λ_max/λ_min of the Hessian H = XᵀX/N well above 1) and the step size
+# matters.
+
+# %%
+N = 200 if lesson.quick else 2000
+D = 5
+tau = 1e-6                       # stopping rule: ‖∇E‖ < τ
+noise = 0.1
+scales = np.array([1.0, 0.5, 2.0, 1.0, 3.0])
+X_np = lesson.rng.normal(size=(N, D)) * scales
+w_star = lesson.rng.normal(size=D)
+t_np = X_np @ w_star + noise * lesson.rng.normal(size=N)
+
+H = X_np.T @ X_np / N                          # Hessian of E (constant: E is quadratic)
+eig = np.linalg.eigvalsh(H)
+w_ls = np.linalg.lstsq(X_np, t_np, rcond=None)[0]
+E_min = 0.5 * np.sum((X_np @ w_ls - t_np) ** 2) / N
+print(f"N = {N} examples, D = {D} weights, noise σ = {noise}")
+print(f"Hessian eigenvalues λ_min = {eig[0]:.3f}, λ_max = {eig[-1]:.3f}, "
+      f"condition number {eig[-1] / eig[0]:.1f};  steps with η > 2/λ_max = {2 / eig[-1]:.3f} "
+      "make E grow")
+
+X = Tensor(lesson.asarray(X_np))                # float64 end to end (NumPy arrays keep dtype)
+t = Tensor(lesson.asarray(t_np))
+
+
+def loss(w, X, t):
+    """E(w) = ½ ‖Xw − t‖² / N for the rows of X given."""
+    r = X @ w - t
+    return 0.5 * (r * r).sum() / len(t)
+
+
+def loss_and_grad(w_np):
+    """E(w) and ∇E(w), the gradient from tinyae's backward pass."""
+    w = Tensor(lesson.asarray(w_np), requires_grad=True)
+    E = loss(w, X, t)
+    E.backward()
+    return float(E.item()), w.grad.numpy()
+
+
+# %% [markdown]
+# ## Check once: the engine's ∇E equals Xᵀ(Xw − t)/N
+
+# %%
+w_test = lesson.rng.normal(size=D)
+_, g_engine = loss_and_grad(w_test)
+g_formula = X_np.T @ (X_np @ w_test - t_np) / N
+lesson.check(np.allclose(g_engine, g_formula, rtol=1e-12, atol=1e-14),
+             f"engine ∇E equals Xᵀ(Xw − t)/N (max difference "
+             f"{np.abs(g_engine - g_formula).max():.1e})")
+
+# %% [markdown]
+# ## Full-batch gradient descent with step halving
+# η₀ = 2 is deliberately too large (> 2/λ_max): the first steps make E grow, are rejected,
+# and η is halved until steps go downhill; from then on it is kept.
+
+# %%
+eta = 2.0
+max_iter = 10_000
+w_gd = np.zeros(D)
+E, g = loss_and_grad(w_gd)
+gd_curve, gd_gnorm, gd_eta, rejected = [E], [np.linalg.norm(g)], [eta], 0
+iterations = 0
+while np.linalg.norm(g) >= tau and iterations < max_iter:
+    iterations += 1
+    w_new = w_gd - eta * g
+    E_new, g_new = loss_and_grad(w_new)
+    if E_new > E:                 # uphill: reject the step, halve η
+        eta /= 2
+        rejected += 1
+    else:                         # downhill: accept, keep η
+        w_gd, E, g = w_new, E_new, g_new
+    gd_curve.append(E)
+    gd_gnorm.append(np.linalg.norm(g))
+    gd_eta.append(eta)
+stopped = np.linalg.norm(g) < tau
+print(f"gradient descent: {iterations} iterations, {rejected} rejected steps, final η = {eta:g}")
+
+# %% [markdown]
+# ## Mini-batch SGD on the same problem
+# Each step uses the gradient of E on B examples only: a noisy but unbiased estimate of ∇E.
+# With a constant η SGD settles in a noise ball around w_ls whose size grows with η, so the
+# step is halved every epoch in the last quarter of training.
+
+# %%
+B = 10 if lesson.quick else 20
+epochs = 20 if lesson.quick else 30
+eta_sgd = 0.1
+w_sgd = np.zeros(D)
+sgd_curve, sgd_x = [loss_and_grad(w_sgd)[0]], [0.0]
+X_dev, t_dev = X.data, t.data
+steps = 0
+for epoch in range(epochs):
+    if epoch >= epochs - epochs // 4:
+        eta_sgd /= 2
+    order = lesson.asarray(lesson.rng.permutation(N))
+    for start in range(0, N, B):
+        idx = order[start:start + B]
+        w = Tensor(lesson.asarray(w_sgd), requires_grad=True)
+        Eb = loss(w, Tensor(X_dev[idx]), Tensor(t_dev[idx]))
+        Eb.backward()
+        w_sgd = w_sgd - eta_sgd * w.grad.numpy()
+        steps += 1
+        with tinyae.no_grad():                      # full E, for the plot only
+            sgd_curve.append(float(loss(Tensor(lesson.asarray(w_sgd)), X, t).item()))
+        sgd_x.append(steps * B / N)
+E_sgd, g_sgd = loss_and_grad(w_sgd)
+print(f"SGD: {epochs} epochs of {N // B} mini-batches of {B}, {steps} steps")
+
+# %% [markdown]
+# ## Results beside the closed-form solution
+
+# %%
+_, g_ls = loss_and_grad(w_ls)
+lesson.table(
+    [["gradient descent", iterations, iterations * N, E, np.linalg.norm(g),
+      np.linalg.norm(w_gd - w_star), np.linalg.norm(w_gd - w_ls)],
+     ["mini-batch SGD", steps, steps * B, E_sgd, np.linalg.norm(g_sgd),
+      np.linalg.norm(w_sgd - w_star), np.linalg.norm(w_sgd - w_ls)],
+     ["lstsq (reference)", None, None, E_min, np.linalg.norm(g_ls), np.linalg.norm(w_ls - w_star),
+      0.0]],
+    ["method", "iterations", "examples seen", "final E", "‖∇E‖", "‖w − w*‖", "‖w − w_ls‖"],
+    fmt=".3e")
+
+# %% [markdown]
+# Why ‖∇E‖ < τ is a good stopping rule here: ∇E(w) = H (w − w_ls), so
+# ‖w − w_ls‖ ≤ ‖∇E‖ / λ_min < τ / λ_min.
+
+# %%
+bound = tau / eig[0]
+lesson.check(stopped and iterations < max_iter,
+             f"the stopping rule ‖∇E‖ < τ = {tau:g} fired after {iterations} iterations")
+lesson.check(rejected >= 1, f"step halving was needed: {rejected} uphill step(s) rejected, "
+                            f"η went from 2 to {eta:g}")
+lesson.check(np.linalg.norm(w_gd - w_ls) <= bound,
+             f"gradient descent's w matches lstsq: ‖w − w_ls‖ = "
+             f"{np.linalg.norm(w_gd - w_ls):.1e} ≤ τ/λ_min = {bound:.1e}")
+lesson.check(E_sgd - E_min < 0.01 * E_min,
+             f"SGD's final loss is within 1% of the minimum (excess {E_sgd - E_min:.1e}, "
+             f"E_min = {E_min:.3e})")
+
+# %% [markdown]
+# ## The figure: excess loss E(w) − E(w_ls), log scale
+
+# %%
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+floor = 1e-18  # E − E_min can reach 0 in float64; keep it on the log axis
+ax1.semilogy(np.arange(len(gd_curve)), np.maximum(np.array(gd_curve) - E_min, floor),
+             label="gradient descent (full batch)")
+ax1.semilogy(sgd_x, np.maximum(np.array(sgd_curve) - E_min, floor), alpha=0.8,
+             label=f"mini-batch SGD (B = {B})")
+ax1.set_xlabel("passes through the data (GD: iterations, SGD: epochs)")
+ax1.set_ylabel("E(w) − E(w_ls)")
+ax1.set_title("loss curves")
+ax1.legend()
+ax2.semilogy(gd_gnorm, label="‖∇E‖")
+ax2.axhline(tau, color="k", ls="--", lw=1, label=f"τ = {tau:g}")
+ax2.semilogy(gd_eta, label="step size η")
+ax2.set_xlabel("gradient-descent iteration")
+ax2.set_title("stopping rule and step halving")
+ax2.legend()
+fig.tight_layout()
+lesson.figure(fig, "loss_curves")
+
+lesson.done()

@@ -1,0 +1,435 @@
+"""Figures for the lessons: image grids, latent codes, loss curves, weights, manifolds, graphs.
+
+Every function takes NumPy arrays, tinyae Tensors or CuPy arrays, returns a
+``matplotlib.figure.Figure`` and, given ``path=``, saves it there (parent folders are created;
+PNG at 150 dpi unless the suffix names another format).
+
+The figures are built with ``Figure`` and the Agg canvas directly, never through pyplot, so they
+need no display (a server, CI, ``python lessons/...``), never switch the backend of a user's
+session, and are freed as soon as they are dropped (no "too many figures open" warning).
+A Jupyter notebook shows a returned figure inline; a script passes ``path=`` (or calls
+``fig.savefig``).
+"""
+import io
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from . import backend
+from .tensor import Tensor
+
+DPI = 150
+GREY = colormaps["gray"].with_extremes(bad="white")  # NaN gaps between images show as white
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def _to_numpy(a, name):
+    """A NumPy array from an ndarray, a CuPy array, a tinyae Tensor or nested lists."""
+    if isinstance(a, Tensor):
+        a = a.data  # the data only: plotting never touches the graph
+    if backend.is_array(a):
+        return backend.to_numpy(a)
+    try:
+        return np.asarray(a, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be an array or a tinyae Tensor, got {type(a).__name__} "
+                        f"({err})") from None
+
+
+class _Figure(Figure):
+    def _repr_png_(self):
+        """Lets Jupyter show a returned figure inline whatever backend the notebook uses."""
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100)
+        return buffer.getvalue()
+
+
+def _new_figure(size):
+    fig = _Figure(figsize=size, layout="constrained")
+    FigureCanvasAgg(fig)  # an off-screen canvas: drawing and saving need no display
+    return fig
+
+
+def _finish(fig, path, title=None):
+    if title:
+        fig.suptitle(title, fontsize=13)
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path if path.suffix else path.with_suffix(".png"), dpi=DPI)
+    return fig
+
+
+def _as_images(a, image_shape, name):
+    """(n, h·w) rows or (n, h, w) images -> (n, h, w)."""
+    a = _to_numpy(a, name).astype(float)
+    h, w = image_shape
+    if a.ndim == 1 and a.size == h * w:
+        a = a.reshape(1, h * w)
+    if a.size and (a.ndim == 3 and a.shape[1:] == (h, w) or a.ndim == 2 and a.shape[1] == h * w):
+        return a.reshape(len(a), h, w)
+    raise ValueError(f"{name} has shape {a.shape}: expected (n, {h * w}) flattened images or "
+                     f"(n, {h}, {w}) images; pass image_shape=(height, width) for other sizes")
+
+
+def _mosaic(images, cols, gap=1):
+    """Tile (n, h, w) images into one array, cols per row, with NaN gaps drawn as background."""
+    n, h, w = images.shape
+    rows = -(-n // cols)
+    out = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), np.nan)
+    for k, img in enumerate(images):
+        r, c = divmod(k, cols)
+        out[r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = img
+    return out
+
+
+def _grey_limits(arrays):
+    """Pixels in [0, 1] are shown on that fixed scale, so dark stays dark in every row."""
+    lo = min(float(np.nanmin(a)) for a in arrays)
+    hi = max(float(np.nanmax(a)) for a in arrays)
+    return (0.0, 1.0) if lo >= 0 and hi <= 1 else (lo, hi)
+
+
+def _strip_axes(ax, label=None):
+    ax.set(xticks=[], yticks=[])
+    ax.spines[:].set_visible(False)
+    if label:
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=11, labelpad=8)
+
+
+# --- images --------------------------------------------------------------------------------
+def image_grid(rows, row_titles=None, image_shape=(28, 28), path=None, title=None):
+    """Rows of images, one labelled strip per row: e.g. originals above reconstructions, or
+    noisy / denoised / clean. ``rows`` is a list of (n, h·w) or (n, h, w) arrays (or one
+    array of shape (rows, n, h·w)); rows may hold different numbers of images."""
+    if backend.is_array(rows) or isinstance(rows, Tensor):  # one array: one row or a stack
+        a = _to_numpy(rows, "rows")
+        rows = [a] if a.ndim <= 2 or a.shape[1:] == tuple(image_shape) else list(a)
+    if not isinstance(rows, (list, tuple)) or not rows:
+        raise ValueError("image_grid needs a non-empty list of rows, each an (n, h·w) or "
+                         "(n, h, w) array of images")
+    strips = [_as_images(r, image_shape, f"row {i}") for i, r in enumerate(rows)]
+    if row_titles is not None and len(row_titles) != len(strips):
+        raise ValueError(f"row_titles has {len(row_titles)} entries for {len(strips)} rows; "
+                         "give one title per row")
+    cols = max(len(s) for s in strips)
+    h, w = image_shape
+    vmin, vmax = _grey_limits(strips)
+    inch = min(0.75, 14.0 / cols)  # per image, so that long rows still fit on a page
+    fig = _new_figure((max(4.0, inch * cols * w / h + 1.5), (inch + 0.1) * len(strips) + 0.6))
+    for i, s in enumerate(strips):
+        ax = fig.add_subplot(len(strips), 1, i + 1)
+        padded = np.concatenate([s, np.full((cols - len(s), h, w), np.nan)])
+        ax.imshow(_mosaic(padded, cols), cmap=GREY, vmin=vmin, vmax=vmax,
+                  interpolation="nearest")
+        _strip_axes(ax, row_titles[i] if row_titles is not None else None)
+    return _finish(fig, path, title)
+
+
+def interpolation_strip(images, path=None, title=None, image_shape=(28, 28)):
+    """A row of decoded images along the line z(t) = (1 − t) z₀ + t z₁, t from 0 to 1."""
+    strip = _as_images(images, image_shape, "images")
+    n, h, w = strip.shape
+    if n < 2:
+        raise ValueError(f"an interpolation needs at least 2 images (the two ends), got {n}")
+    vmin, vmax = _grey_limits([strip])
+    inch = min(0.8, 14.0 / n)
+    fig = _new_figure((max(4.0, inch * n + 0.5), inch * h / w + 0.5 + 0.3 * bool(title)))
+    ax = fig.add_subplot()
+    ax.imshow(_mosaic(strip, n), cmap=GREY, vmin=vmin, vmax=vmax, interpolation="nearest")
+    _strip_axes(ax)
+    ax.set_xticks([k * (w + 1) + (w - 1) / 2 for k in range(n)],
+                  [f"{t:.2f}" for t in np.linspace(0, 1, n)], fontsize=9)
+    ax.tick_params(length=0)
+    ax.set_xlabel("t   in   z = (1 − t)·z₀ + t·z₁", fontsize=10)
+    return _finish(fig, path, title)
+
+
+def weight_tiles(W, image_shape=(28, 28), n=64, path=None, title=None):
+    """The first ``n`` encoder units' weights as images: row i of W (shape units × h·w, as a
+    Linear layer stores it) is what unit i responds to. Each tile is divided by its own
+    max |w|, so red = +, blue = −, white = 0 on one shared scale."""
+    W = _to_numpy(W, "W")
+    size = image_shape[0] * image_shape[1]
+    if W.ndim == 2 and W.shape[1] != size and W.shape[0] == size:
+        W = W.T  # stored as (in_features, units): show units all the same
+    if W.ndim != 2 or W.shape[1] != size:
+        raise ValueError(f"W has shape {W.shape}: expected (units, {size}) encoder weights for "
+                         f"{image_shape} images; pass image_shape=(height, width) otherwise")
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    W = W[:n]
+    scale = np.abs(W).max(axis=1, keepdims=True)
+    tiles = (W / np.where(scale > 0, scale, 1)).reshape(len(W), *image_shape)
+    cols = int(np.ceil(np.sqrt(len(W))))
+    fig = _new_figure((min(10.0, 0.55 * cols + 1.6), min(9.0, 0.55 * -(-len(W) // cols) + 0.8)))
+    ax = fig.add_subplot()
+    im = ax.imshow(_mosaic(tiles, cols, gap=2), cmap=colormaps["RdBu_r"].with_extremes(
+        bad="0.85"), vmin=-1, vmax=1, interpolation="nearest")
+    _strip_axes(ax)
+    ax.set_xlabel(f"first {len(W)} units, one tile per unit", fontsize=10)
+    fig.colorbar(im, ax=ax, shrink=0.8, label="w / max|w| of the unit")
+    return _finish(fig, path, title)
+
+
+# --- codes and curves ----------------------------------------------------------------------
+def _class_colors(k):
+    if k <= 10:
+        return colormaps["tab10"].colors[:k]
+    if k <= 20:
+        return colormaps["tab20"].colors[:k]
+    return colormaps["viridis"](np.linspace(0, 1, k))
+
+
+def latent_scatter(codes, labels, path=None, title=None):
+    """Codes (N, d) as a 2-D scatter coloured by class. d > 2 is projected onto its first two
+    principal components: centre, SVD  Z − z̄ = U S Vᵀ, plot (Z − z̄) V[:, :2]."""
+    Z = _to_numpy(codes, "codes")
+    if Z.ndim != 2 or Z.shape[1] < 2:
+        raise ValueError(f"codes has shape {Z.shape}: expected (N, d) with d ≥ 2 code units")
+    xlabel, ylabel = "code unit 1", "code unit 2"
+    if Z.shape[1] > 2:
+        centred = Z - Z.mean(axis=0)
+        _, s, Vt = np.linalg.svd(centred, full_matrices=False)
+        share = s ** 2 / max(float((s ** 2).sum()), 1e-300)
+        d = Z.shape[1]
+        Z = centred @ Vt[:2].T
+        xlabel = f"PC 1 of the {d}-D codes ({share[0]:.0%} of variance)"
+        ylabel = f"PC 2 ({share[1]:.0%} of variance)"
+    fig = _new_figure((6.4, 5.2))
+    ax = fig.add_subplot()
+    if labels is None:
+        ax.scatter(Z[:, 0], Z[:, 1], s=6, alpha=0.6, linewidths=0)
+    else:
+        y = _to_numpy(labels, "labels").reshape(-1)
+        if len(y) != len(Z):
+            raise ValueError(f"labels has {len(y)} entries for {len(Z)} codes; give one label "
+                             "per code")
+        classes = np.unique(y)
+        for c, color in zip(classes, _class_colors(len(classes))):
+            m = y == c
+            name = str(int(c)) if float(c).is_integer() else str(c)
+            ax.scatter(Z[m, 0], Z[m, 1], s=6, alpha=0.7, color=color, linewidths=0, label=name)
+        ax.legend(title="class", markerscale=3, fontsize=9, loc="center left",
+                  bbox_to_anchor=(1.01, 0.5), frameon=False)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    return _finish(fig, path, title)
+
+
+def loss_curves(history, path=None, title=None, logy=False):
+    """Loss per epoch: ``{'train': [...], 'val': [...]}``, or several runs
+    ``{run: {'train': [...], ...}}`` (one colour per run, one line style per curve)."""
+    if not isinstance(history, Mapping) or not history:
+        raise ValueError("history must be a non-empty dict of name -> list of per-epoch values, "
+                         "or run name -> such a dict")
+    nested = any(isinstance(v, Mapping) for v in history.values())
+    if nested and not all(isinstance(v, Mapping) for v in history.values()):
+        raise ValueError("history mixes runs (dicts) and curves (lists): pass either "
+                         "{'train': [...], 'val': [...]} or {run: {'train': [...], ...}}")
+    runs = history if nested else {None: history}
+    fig = _new_figure((6.4, 4.2))
+    ax = fig.add_subplot()
+    styles = ["-", "--", ":", "-."]
+    names = list(dict.fromkeys(k for curves in runs.values() for k in curves))
+    epochs = 1
+    for r, (run, curves) in enumerate(runs.items()):
+        for name, values in curves.items():
+            v = _to_numpy(values, f"history[{name!r}]").reshape(-1)
+            epochs = max(epochs, len(v))
+            if logy and np.any(v[np.isfinite(v)] <= 0):
+                raise ValueError(f"logy=True needs positive values but {name!r} has a value "
+                                 f"≤ 0 (min {np.nanmin(v):g}); plot it with logy=False")
+            label = name if run is None else f"{run}: {name}"
+            ax.plot(np.arange(1, len(v) + 1), v, label=label, lw=1.8,
+                    marker="o" if len(v) <= 30 else None, ms=3,
+                    color=f"C{r if nested else names.index(name)}",
+                    ls=styles[names.index(name) % len(styles)] if nested else "-")
+    ax.set_yscale("log" if logy else "linear")
+    ax.set_xlim(0.5, epochs + 0.5)  # whole epochs only, even for a run of one epoch
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    ax.set(xlabel="epoch", ylabel="loss")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9)
+    return _finish(fig, path, title)
+
+
+# --- manifolds -----------------------------------------------------------------------------
+def _points(a, name, dim, rows=None):
+    a = _to_numpy(a, name)
+    if a.ndim != 2 or a.shape[1] != dim or (rows is not None and len(a) != rows):
+        want = f"({rows if rows is not None else 'N'}, {dim})"
+        raise ValueError(f"{name} has shape {a.shape}: expected {want}")
+    return a
+
+
+def manifold_2d(points, recon=None, curve=None, vectors=None, path=None, title=None):
+    """2-D data (N, 2); optionally its reconstructions r(x) (N, 2), the learned curve (M, 2)
+    as a line, and a vector field ``vectors=(starts, ends)`` drawn as arrows x → r(x)."""
+    X = _points(points, "points", 2)
+    fig = _new_figure((7.6, 5.4))
+    ax = fig.add_subplot()
+    ax.scatter(X[:, 0], X[:, 1], s=10, color="0.45", alpha=0.6, linewidths=0, label="data x")
+    if recon is not None:
+        R = _points(recon, "recon", 2, len(X))
+        ax.scatter(R[:, 0], R[:, 1], s=10, color="C3", alpha=0.8, linewidths=0,
+                   label="reconstruction r(x)")
+    if curve is not None:
+        C = _points(curve, "curve", 2)
+        ax.plot(C[:, 0], C[:, 1], color="C0", lw=2.2, label="learned manifold")
+    if vectors is not None:
+        if not isinstance(vectors, (tuple, list)) or len(vectors) != 2:
+            raise ValueError("vectors must be a pair (starts, ends) of (K, 2) arrays: arrows "
+                             "are drawn from each x to its reconstruction r(x)")
+        S = _points(vectors[0], "vectors[0] (starts)", 2)
+        E = _points(vectors[1], "vectors[1] (ends)", 2, len(S))
+        ax.quiver(S[:, 0], S[:, 1], E[:, 0] - S[:, 0], E[:, 1] - S[:, 1], angles="xy",
+                  scale_units="xy", scale=1, width=0.003, color="C2", alpha=0.8,
+                  label="r(x) − x")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set(xlabel="x₁", ylabel="x₂")
+    # Outside, on the right: a vector field fills the whole plot, so no corner is free.
+    ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+    return _finish(fig, path, title)
+
+
+def manifold_3d(points, surface=None, colors=None, path=None, title=None, color_label=None):
+    """3-D data (N, 3), optionally coloured by one value per point (e.g. the position along
+    the true manifold, named by ``color_label``), with the learned surface: an (m, m, 3) grid
+    of decoded points, drawn as a translucent surface with a wireframe."""
+    X = _points(points, "points", 3)
+    fig = _new_figure((7.0, 5.8))
+    ax = fig.add_subplot(projection="3d")
+    if colors is not None:
+        c = _to_numpy(colors, "colors").reshape(-1)
+        if len(c) != len(X):
+            raise ValueError(f"colors has {len(c)} values for {len(X)} points; give one per point")
+        sc = ax.scatter(X[:, 0], X[:, 1], X[:, 2], c=c, cmap="viridis", s=8, depthshade=False)
+        fig.colorbar(sc, ax=ax, shrink=0.6, pad=0.08, label=color_label or "colour value")
+    else:
+        ax.scatter(X[:, 0], X[:, 1], X[:, 2], s=8, color="0.4", depthshade=False, label="data")
+    if surface is not None:
+        G = _to_numpy(surface, "surface")
+        if G.ndim != 3 or G.shape[2] != 3:
+            raise ValueError(f"surface has shape {G.shape}: expected an (m, m, 3) grid of "
+                             "3-D points (decode an m × m grid of 2-D codes)")
+        ax.plot_surface(G[..., 0], G[..., 1], G[..., 2], color="C1", alpha=0.25, linewidth=0)
+        ax.plot_wireframe(G[..., 0], G[..., 1], G[..., 2], color="C1", lw=0.6,
+                          rstride=max(1, G.shape[0] // 15), cstride=max(1, G.shape[1] // 15),
+                          label="learned surface")
+    ax.set(xlabel="x₁", ylabel="x₂", zlabel="x₃")
+    if surface is not None:
+        ax.legend(fontsize=9, loc="upper left")
+    return _finish(fig, path, title)
+
+
+# --- computation graph ---------------------------------------------------------------------
+def _graph(loss):
+    """Nodes {id: tensor} and edges [(input id, output id)] in topological order, read from the
+    Functions recorded in the graph: nothing is computed or released."""
+    from .autograd import topological_order
+    nodes, edges = {id(loss): loss}, {}  # a dict keeps order and drops repeats (x * x)
+    for fn in topological_order([loss]):
+        if fn.released:
+            raise ValueError("the graph was freed by backward(): call draw_graph before "
+                             "backward(), or pass retain_graph=True to backward()")
+        out = fn.output
+        if out is None:  # only the engine's weak reference was left: nothing to draw
+            continue
+        nodes[id(out)] = out
+        for x in fn.inputs:
+            nodes.setdefault(id(x), x)
+            edges[id(x), id(out)] = None
+    return nodes, list(edges)
+
+
+def _layout(nodes, edges):
+    """Column = depth (longest path from a leaf). An edge spanning several columns passes
+    through a hidden waypoint in each column between, so it gets its own lane instead of
+    crossing boxes. Within a column, nodes are ordered by the mean row of their neighbours
+    (barycentre sweeps left-to-right and back), which keeps arrows short and uncrossed."""
+    depth = dict.fromkeys(nodes, 0)
+    for a, b in edges:  # topological order: depth[a] is final before any edge leaves a
+        depth[b] = max(depth[b], depth[a] + 1)
+    paths, links = {}, []
+    for a, b in edges:
+        waypoints = [(a, b, d) for d in range(depth[a] + 1, depth[b])]
+        depth.update({w: w[2] for w in waypoints})
+        paths[a, b] = [a] + waypoints + [b]
+        links += zip(paths[a, b][:-1], paths[a, b][1:])
+    parents, children = {k: [] for k in depth}, {k: [] for k in depth}
+    for a, b in links:
+        parents[b].append(a)
+        children[a].append(b)
+    columns = {}
+    for k in depth:
+        columns.setdefault(depth[k], []).append(k)
+    row = {k: float(i) for col in columns.values() for i, k in enumerate(col)}
+    for neighbours, cols in ((parents, sorted(columns)), (children, sorted(columns)[::-1])) * 3:
+        for d in cols:
+            col = columns[d]
+            col.sort(key=lambda k: np.mean([row[j] for j in neighbours[k]]) if neighbours[k]
+                     else row[k])
+            for i, k in enumerate(col):
+                row[k] = i - (len(col) - 1) / 2  # centre each column vertically
+    return depth, row, paths, max(len(c) for c in columns.values()), max(columns)
+
+
+def _node_label(t):
+    """Two lines: the name or op ('W', 'Linear', 'Tanh: h' when named), then the shape."""
+    fn = t._creator
+    shape = "×".join(str(s) for s in t.shape) or "scalar"
+    if fn is None and not t.requires_grad and t.size == 1:  # a constant: its value says more
+        return f"{t.name or 'const'}\n= {backend.to_numpy(t.data).item():.3g}"
+    if fn is None:
+        return f"{t.name or ('leaf' if t.requires_grad else 'const')}\n{shape}"
+    op = type(fn).__name__
+    return f"{op}: {t.name}\n{shape}" if t.name else f"{op}\n{shape}"
+
+
+def draw_graph(loss, path=None, max_nodes=120):
+    """The computation graph behind ``loss``: one box per tensor (a leaf, or the op that made
+    it and the shape it made), arrows input → output, columns by depth from the leaves.
+    Blue = leaves that need x̄ (inputs, parameters), grey = constants, orange = op outputs,
+    red = the tensor drawn from. Call it before ``backward()``, which frees the graph."""
+    if not isinstance(loss, Tensor):
+        raise TypeError(f"draw_graph needs a tinyae Tensor, got {type(loss).__name__}")
+    if loss._creator is None:
+        raise ValueError("this tensor is a leaf: no op recorded it. Compute it from tensors "
+                         "with requires_grad=True (and outside no_grad()) to record a graph")
+    nodes, edges = _graph(loss)
+    if len(nodes) > max_nodes:
+        raise ValueError(f"the graph has {len(nodes)} tensors, more than max_nodes={max_nodes} "
+                         "can show legibly: draw a smaller piece, or raise max_nodes")
+    depth, row, paths, tallest, deepest = _layout(nodes, edges)
+    fig = _new_figure((max(4.0, 1.9 * (deepest + 1) + 0.6), max(2.5, 0.8 * tallest + 0.9)))
+    ax = fig.add_subplot()
+    ax.set(xlim=(-0.6, deepest + 0.6), ylim=(-tallest / 2 - 0.1, tallest / 2 + 0.1))
+    ax.axis("off")
+    boxes = {}
+    for k, t in nodes.items():
+        color = ("#f4a6a6" if k == id(loss) else "#fcd9a8" if t._creator is not None
+                 else "#b9d7f2" if t.requires_grad else "#dddddd")
+        boxes[k] = ax.text(depth[k], -row[k], _node_label(t), ha="center", va="center",
+                           fontsize=9, zorder=3,
+                           bbox=dict(boxstyle="round,pad=0.4", fc=color, ec="0.3"))
+    arrow = dict(arrowstyle="-|>", color="0.25", lw=1.1, shrinkA=5, shrinkB=5)
+    for (a, b), path_keys in paths.items():
+        # Ends are given relative to each label's extent (right-middle of a, left-middle of b),
+        # so they stay on the box edges at any figure size or dpi.
+        if len(path_keys) == 2:
+            ax.annotate("", xy=(0, 0.5), xycoords=boxes[b], xytext=(1, 0.5),
+                        textcoords=boxes[a], zorder=2, arrowprops=arrow)
+            continue
+        # A long edge: a line through its waypoints (starting under box a), then the arrow.
+        xs = [depth[k] for k in path_keys[:-1]]
+        ys = [-row[k] for k in path_keys[:-1]]
+        ax.plot(xs, ys, color="0.25", lw=1.1, zorder=1)
+        ax.annotate("", xy=(0, 0.5), xycoords=boxes[b], xytext=(xs[-1], ys[-1]),
+                    textcoords="data", zorder=2, arrowprops=dict(arrow, shrinkA=0))
+    return _finish(fig, path, f"computation graph of {_node_label(loss).splitlines()[0]} "
+                              f"({len(nodes)} tensors, {len(edges)} edges)")

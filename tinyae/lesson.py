@@ -107,6 +107,9 @@ class Lesson:
                             help="array module: numpy (CPU) or cupy (GPU); default: numpy, "
                                  "or $TINYAE_BACKEND")
         parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        parser.add_argument("--download", action="store_true",
+                            help="download the full MNIST if it is not found (otherwise the "
+                                 "embedded subset is used)")
         if add_arguments is not None:
             add_arguments(parser)
         if argv is None and _in_notebook():
@@ -225,12 +228,14 @@ class Lesson:
 
         Uses the full data set where it is found (see tinyae.data.load_mnist), else the
         embedded subset of real digits. ``n`` keeps the first n examples; in quick mode at
-        most ``quick_n`` are kept and nothing is downloaded. Says on stdout what was used.
+        most ``quick_n`` are kept. Nothing is downloaded unless the lesson was started with
+        ``--download``. Says on stdout what was used.
         NumPy arrays on the CPU; use ``lesson.asarray`` to move them to the GPU.
         """
         from .data import load_mnist
         full_size = {"train": 60_000, "test": 10_000}
-        images, labels = load_mnist(split, download=not self.quick, fallback="embedded")
+        images, labels = load_mnist(split, download=self.args.download and not self.quick,
+                                    fallback="embedded")
         source = ("full MNIST" if len(images) == full_size.get(split)
                   else "embedded MNIST subset")
         total = len(images)

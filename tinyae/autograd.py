@@ -233,6 +233,7 @@ def run_backward(outputs, ybars, retain_graph=False, create_graph=False, inputs=
 
 def _accumulate(x, xbar, signals, wanted, found):
     """Fan-out: a node used several times receives the sum of its consumers' error signals."""
+    from .tensor import Tensor
     if wanted is not None and id(x) in wanted:
         found[id(x)] = xbar if id(x) not in found else found[id(x)] + xbar
     if x._creator is not None:
@@ -240,7 +241,12 @@ def _accumulate(x, xbar, signals, wanted, found):
         signals[key] = xbar if key not in signals else signals[key] + xbar
     elif wanted is None:
         if not is_grad_enabled():
-            xbar = xbar.detach()
+            # A leaf's .grad owns its memory, so that optimizers and users may update it in
+            # place: an error signal that is a read-only broadcast view (from sum) is copied.
+            data = xbar.data
+            if not getattr(data.flags, "writeable", True):
+                data = data.copy()
+            xbar = Tensor(data)
         x.grad = xbar if x.grad is None else x.grad + xbar
 
 

@@ -1,0 +1,192 @@
+"""Loss functions and regularizers, built from tinyae.functional ops (so backward, and
+``create_graph=True`` second derivatives, come for free).
+
+Predictions are Tensors; targets may be Tensors or arrays (converted to the prediction's dtype
+and device). Shapes must match exactly: (N, 1) against (N,) is an error, not a broadcast.
+
+Reductions (where a loss takes ``reduction=``), for an elementwise loss ℓ of shape (N, …):
+    'mean'       (1/|ℓ|) Σ ℓ        mean over every element (PyTorch's default)
+    'sum'        Σ ℓ                 sum over everything
+    'batchmean'  (1/N) Σ ℓ           sum over each example, mean over the batch: "per image"
+    'none'       ℓ                   elementwise (``.flatten(1).sum(axis=1)`` gives per-example sums)
+The VAE's loss in nats per image is ``bce(x_hat, x, reduction='batchmean') + gaussian_kl(mu, logvar)``.
+"""
+import math
+import numbers
+
+from . import backend
+from . import functional as F
+from .tensor import Tensor
+
+REDUCTIONS = ("mean", "sum", "batchmean", "none")
+
+
+def _as_pred(pred, who):
+    if isinstance(pred, Tensor):
+        return pred
+    if backend.is_array(pred):
+        return Tensor(pred)
+    raise TypeError(f"{who}: expected a Tensor or an array, got {type(pred).__name__}")
+
+
+def _as_target(target, like):
+    """A target on the prediction's device, in its float dtype (uint8 pixels become floats)."""
+    if isinstance(target, Tensor):
+        if target.requires_grad or target.dtype == like.dtype:
+            return target
+        target = target.data
+    xp = backend.get_array_module(like.data)
+    return Tensor(xp.asarray(backend.to_device(target, like.device), dtype=like.dtype))
+
+
+def _check_shapes(who, pred, target, names=("pred", "target")):
+    if pred.shape != target.shape:
+        raise ValueError(f"{who}: {names[0]} has shape {pred.shape} but {names[1]} has shape "
+                         f"{target.shape}; they must match exactly (no broadcasting). Reshape one, "
+                         f"e.g. {names[1]}.reshape({names[0]}.shape)")
+
+
+def _reduce(loss, reduction, who):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "batchmean":
+        return loss.sum() * (1.0 / (loss.shape[0] if loss.ndim else 1))
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{who}: unknown reduction {reduction!r}; choose one of {REDUCTIONS}")
+
+
+def _pair(pred, target, who):
+    pred = _as_pred(pred, who)
+    target = _as_target(target, pred)
+    _check_shapes(who, pred, target)
+    return pred, target
+
+
+# --- reconstruction --------------------------------------------------------------------------
+def mse(pred, target, reduction="mean"):
+    """Mean squared error, ℓ = (ŷ − y)², averaged over every element by default.
+
+    pred ȳ: ∂ℓ/∂ŷ = 2(ŷ − y)."""
+    pred, target = _pair(pred, target, "mse")
+    return _reduce((pred - target) ** 2, reduction, "mse")
+
+
+def sse(pred, target):
+    """Squared error per example: (1/N) Σₙ Σᵢ (ŷₙᵢ − yₙᵢ)², summed over features and averaged
+    over the batch (the "squared error per image" of Hinton & Salakhutdinov 2006)."""
+    return mse(pred, target, reduction="batchmean")
+
+
+def bce(pred, target, eps=1e-7, reduction="mean"):
+    """Binary cross-entropy of probabilities p (e.g. a sigmoid's output) against targets y ∈ [0, 1]:
+
+        ℓ = −[y log p + (1 − y) log(1 − p)]
+
+    p is clamped to [eps, 1 − eps] first so that log never sees 0 (a sigmoid saturates to exactly
+    0 or 1 in float32); where the clamp is active the gradient is 0. For training from logits,
+    ``bce_with_logits`` is exact and stable and keeps the gradient σ(z) − y everywhere."""
+    pred, target = _pair(pred, target, "bce")
+    if pred.size and (float(pred.data.min()) < 0 or float(pred.data.max()) > 1):
+        raise ValueError("bce: pred must be probabilities in [0, 1] (got values outside); for "
+                         "raw scores (logits) use bce_with_logits")
+    p = F.clip(pred, eps, 1 - eps)
+    loss = -(target * F.log(p) + (1 - target) * F.log(1 - p))
+    return _reduce(loss, reduction, "bce")
+
+
+def bce_with_logits(logits, target, reduction="mean"):
+    """Binary cross-entropy of p = σ(z) computed from the logits z, without ever forming p:
+
+        ℓ = −[y log σ(z) + (1 − y) log(1 − σ(z))] = log(1 + eᶻ) − z y
+          = max(z, 0) − z y + log(1 + e^{−|z|})        (softplus, stable for any z)
+
+    z̄ = σ(z) − y."""
+    logits, target = _pair(logits, target, "bce_with_logits")
+    return _reduce(F.softplus(logits) - logits * target, reduction, "bce_with_logits")
+
+
+# --- classification ---------------------------------------------------------------------------
+def cross_entropy(logits, labels, reduction="mean"):
+    """Softmax cross-entropy of logits z (N, C) against integer labels c (N,) in [0, C):
+
+        ℓₙ = −log softmax(zₙ)_{cₙ} = log Σⱼ e^{zₙⱼ} − zₙ,cₙ        z̄ₙ = softmax(zₙ) − onehot(cₙ)
+
+    computed as log_softmax and integer indexing, averaged over the batch by default."""
+    logits = _as_pred(logits, "cross_entropy")
+    if logits.ndim != 2:
+        raise ValueError(f"cross_entropy: logits must have shape (N, C), got {logits.shape}")
+    xp = backend.get_array_module(logits.data)
+    labels = labels.data if isinstance(labels, Tensor) else labels
+    labels = xp.asarray(backend.to_device(labels, logits.device))
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: labels must be integers (class indices), got dtype "
+                        f"{labels.dtype}; convert with labels.astype(int)")
+    n, c = logits.shape
+    if labels.shape != (n,):
+        raise ValueError(f"cross_entropy: labels must have shape ({n},) for logits of shape "
+                         f"{logits.shape}, got {labels.shape}")
+    if n and (int(labels.min()) < 0 or int(labels.max()) >= c):
+        raise ValueError(f"cross_entropy: labels must lie in [0, {c}) for {c} classes, got values "
+                         f"from {int(labels.min())} to {int(labels.max())}")
+    picked = F.log_softmax(logits, axis=1)[xp.arange(n), labels]
+    return _reduce(-picked, reduction, "cross_entropy")
+
+
+# --- latent-code terms -----------------------------------------------------------------------
+def gaussian_kl(mu, logvar, reduction="batchmean"):
+    """KL(N(μ, σ²) ‖ N(0, I)) of a VAE's encoder, with logvar = log σ²:
+
+        KLₙ = −½ Σⱼ (1 + log σⱼ² − μⱼ² − σⱼ²)
+
+    summed over the latent dims j (every axis but the first) and averaged over the batch n
+    (reduction='batchmean'; 'sum' sums over the batch too, 'mean' averages over every element,
+    'none' gives the per-element terms).  μ̄ = μ/N,  (log σ²)‾ = ½(σ² − 1)/N."""
+    mu, logvar = _as_pred(mu, "gaussian_kl"), _as_pred(logvar, "gaussian_kl")
+    _check_shapes("gaussian_kl", mu, logvar, names=("mu", "logvar"))
+    terms = -0.5 * (1 + logvar - mu ** 2 - F.exp(logvar))
+    return _reduce(terms, reduction, "gaussian_kl")
+
+
+def l1_activity(h):
+    """L1 sparsity penalty on hidden activations h (N, …): (1/N) Σₙ Σⱼ |hₙⱼ|,
+    the sum over units averaged over the batch.  h̄ = sign(h)/N."""
+    h = _as_pred(h, "l1_activity")
+    return _reduce(F.abs(h), "batchmean", "l1_activity")
+
+
+def kl_sparsity(h, rho, eps=1e-7):
+    """Sparsity penalty of a sparse autoencoder, for activations h ∈ (0, 1) of shape (N, …):
+
+        ρ̂ⱼ = (1/N) Σₙ hₙⱼ         (each unit's mean activation over the batch)
+        Σⱼ KL(ρ ‖ ρ̂ⱼ) = Σⱼ ρ log(ρ/ρ̂ⱼ) + (1 − ρ) log((1 − ρ)/(1 − ρ̂ⱼ))
+
+    zero exactly when every ρ̂ⱼ = ρ.  ρ̂ is clamped to [eps, 1 − eps] so the logs stay finite."""
+    h = _as_pred(h, "kl_sparsity")
+    if not (isinstance(rho, numbers.Real) and 0 < rho < 1):
+        raise ValueError(f"kl_sparsity: the target activation rho must be in (0, 1), got {rho!r}")
+    if h.ndim < 1 or h.shape[0] == 0:
+        raise ValueError(f"kl_sparsity: h must have a batch axis with examples, got shape {h.shape}")
+    rho_hat = F.clip(h.mean(axis=0), eps, 1 - eps)
+    # ρ log ρ + (1 − ρ) log(1 − ρ) is a constant; the rest depends on ρ̂.
+    const = rho * math.log(rho) + (1 - rho) * math.log(1 - rho)
+    return (const - rho * F.log(rho_hat) - (1 - rho) * F.log(1 - rho_hat)).sum()
+
+
+# --- weight regularizer ----------------------------------------------------------------------
+def l2_penalty(params):
+    """½ Σ_W ‖W‖² over the given tensors (usually the weights, not the biases).
+
+    With the ½ its gradient is W itself, so adding λ · l2_penalty(weights) to the loss does what
+    SGD's ``weight_decay=λ`` does."""
+    params = list(params) if not isinstance(params, Tensor) else [params]
+    if not params:
+        raise ValueError("l2_penalty got no tensors: pass e.g. model.parameters() or a list of weights")
+    total = None
+    for w in params:
+        w = _as_pred(w, "l2_penalty")
+        term = (w ** 2).sum()
+        total = term if total is None else total + term
+    return 0.5 * total

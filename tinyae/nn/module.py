@@ -1,0 +1,323 @@
+"""Module and Parameter: the bookkeeping that turns functions into trainable layers.
+
+A ``Module`` holds ``Parameter`` s (the weights an optimizer updates), buffers (state that is
+saved but not trained, e.g. BatchNorm's running statistics) and sub-Modules. Assigning one as an
+attribute registers it, in order, as in PyTorch::
+
+    class Encoder(Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = Linear(784, 32)      # a sub-Module: its weight is now encoder.fc.weight
+        def forward(self, x):
+            return self.fc(x).relu()
+
+``state_dict()`` maps dotted names to NumPy copies; ``save(path)`` writes them to an ``.npz`` file
+(readable with ``numpy.load(path, allow_pickle=False)``) atomically, so a crash while saving never
+destroys the previous checkpoint.
+"""
+import os
+import tempfile
+from collections import OrderedDict
+
+import numpy
+
+from .. import backend
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that is a trainable weight: ``requires_grad=True``, and a Module that holds one
+    as an attribute lists it in ``parameters()``. Arrays keep their dtype; Python numbers and
+    lists become float32."""
+
+    def __init__(self, data, requires_grad=True):
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of every layer and model: subclasses set attributes in ``__init__`` and write
+    ``forward``; calling the module calls ``forward``."""
+
+    def __init__(self):
+        # object.__setattr__: our own __setattr__ needs these dictionaries to exist already.
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # --- registration ------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"cannot assign {name!r} before Module.__init__() ran: call "
+                                 "super().__init__() first in your module's __init__")
+        if isinstance(value, Parameter):
+            kind = "_parameters"
+        elif isinstance(value, Module):
+            kind = "_modules"
+        elif name in self.__dict__.get("_buffer_names", ()):
+            kind = "_buffers"
+            if value is not None and not isinstance(value, Tensor):
+                value = Tensor(value)  # a buffer assigned a plain array stays a Tensor
+        else:
+            kind = None
+        for table in ("_parameters", "_buffers", "_modules"):
+            if table != kind:  # re-assigning a name replaces whatever it was
+                getattr(self, table).pop(name, None)
+        if kind is None:
+            object.__setattr__(self, name, value)
+        else:
+            self.__dict__.pop(name, None)
+            getattr(self, kind)[name] = value  # an existing name keeps its place in the order
+
+    def __getattr__(self, name):
+        # Only called when normal lookup fails, i.e. for registered parameters/buffers/modules.
+        for table in ("_parameters", "_buffers", "_modules"):
+            entries = self.__dict__.get(table)
+            if entries is not None and name in entries:
+                return entries[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name):
+        for table in (self._parameters, self._buffers, self._modules):
+            if name in table:
+                del table[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name, tensor):
+        """Register state that is saved in ``state_dict`` and moved by ``to()`` but not trained
+        (e.g. BatchNorm's running mean). Later assignments to ``self.<name>`` stay buffers."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            tensor = Tensor(tensor)
+        self.__dict__.setdefault("_buffer_names", set()).add(name)
+        setattr(self, name, tensor)
+
+    # --- traversal -----------------------------------------------------------------------
+    def named_modules(self, prefix="", _seen=None):
+        """(dotted name, module) for this module and every module below it, each once."""
+        seen = set() if _seen is None else _seen
+        if id(self) in seen:
+            return
+        seen.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name, seen)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        yield from self._modules.items()
+
+    def children(self):
+        yield from self._modules.values()
+
+    def _named_members(self, table):
+        seen = set()  # a shared (tied) tensor is yielded once, under the first name met
+        for prefix, module in self.named_modules():
+            for name, t in getattr(module, table).items():
+                if t is None or id(t) in seen:
+                    continue
+                seen.add(id(t))
+                yield (f"{prefix}.{name}" if prefix else name), t
+
+    def named_parameters(self):
+        """(dotted name, Parameter), e.g. ('encoder.0.weight', W); a shared Parameter once."""
+        return self._named_members("_parameters")
+
+    def parameters(self):
+        for _, p in self.named_parameters():
+            yield p
+
+    def named_buffers(self):
+        return self._named_members("_buffers")
+
+    def buffers(self):
+        for _, b in self.named_buffers():
+            yield b
+
+    def num_parameters(self):
+        """Total number of trainable numbers, e.g. 784·32 + 32 = 25,120 for Linear(784, 32)."""
+        return sum(p.size for p in self.parameters())
+
+    # --- modes and gradients -------------------------------------------------------------
+    def train(self, mode=True):
+        """Training mode (Dropout drops, BatchNorm uses batch statistics), for every submodule."""
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self):
+        """Evaluation mode: Dropout is the identity, BatchNorm uses its running statistics."""
+        return self.train(False)
+
+    def zero_grad(self):
+        """Forget every parameter's error signal (``.grad = None``) before the next backward."""
+        for p in self.parameters():
+            p.grad = None
+
+    # --- devices and dtypes -------------------------------------------------------------------
+    def _convert(self, fn):
+        # Parameters keep their identity (optimizers hold references to them): change .data only.
+        for t in list(self.parameters()) + list(self.buffers()):
+            t.data = fn(t.data)
+            if t.grad is not None:
+                t.grad = Tensor(fn(t.grad.data))
+        return self
+
+    def to(self, device):
+        """Move parameters and buffers to 'cpu' or 'gpu' in place; returns the module."""
+        return self._convert(lambda a: backend.to_device(a, device))
+
+    def astype(self, dtype):
+        """Convert floating-point parameters and buffers to ``dtype`` in place (e.g. float64 for
+        a finite-difference gradient check); returns the module."""
+        return self._convert(lambda a: a.astype(dtype) if a.dtype.kind == "f" else a)
+
+    def double(self):
+        return self.astype("float64")
+
+    def float(self):
+        return self.astype("float32")
+
+    # --- saving and loading -------------------------------------------------------------------
+    def state_dict(self):
+        """An ordered dict of dotted name -> NumPy copy, for parameters then buffers."""
+        out = OrderedDict()
+        for name, t in list(self.named_parameters()) + list(self.named_buffers()):
+            out[name] = backend.to_numpy(t.data).copy()
+        return out
+
+    def load_state_dict(self, state, strict=True):
+        """Copy arrays from ``state`` (name -> array) into the parameters and buffers, keeping
+        each one's dtype and device. With ``strict=True`` the names must match exactly.
+        Returns (missing_keys, unexpected_keys)."""
+        own = OrderedDict(list(self.named_parameters()) + list(self.named_buffers()))
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        if strict and (missing or unexpected):
+            parts = []
+            if missing:
+                parts.append(f"missing keys {missing}")
+            if unexpected:
+                parts.append(f"unexpected keys {unexpected}")
+            raise KeyError(f"load_state_dict into {type(self).__name__}: " + " and ".join(parts)
+                           + f". The model expects {list(own)}; check that the checkpoint was "
+                           "saved from the same architecture, or pass strict=False.")
+        for name, t in own.items():
+            if name not in state:
+                continue
+            value = state[name]
+            value = value.data if isinstance(value, Tensor) else value
+            if tuple(value.shape) != tuple(t.shape):
+                raise ValueError(f"load_state_dict: shape mismatch for {name!r}: the checkpoint "
+                                 f"has {tuple(value.shape)} but the model has {tuple(t.shape)}")
+        for name, t in own.items():
+            if name in state:
+                value = state[name]
+                value = value.data if isinstance(value, Tensor) else value
+                xp = backend.get_array_module(t.data)
+                t.data = xp.array(backend.to_device(value, t.device), dtype=t.dtype, copy=True)
+        return missing, unexpected
+
+    def save(self, path):
+        """Write ``state_dict()`` to ``path`` as an .npz archive, atomically: the data goes to a
+        temporary file in the same directory, is flushed to disk, then renamed over ``path``.
+        A crash midway leaves the previous file intact. Returns ``path``."""
+        path = os.fspath(path)
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise FileNotFoundError(f"cannot save to {path!r}: the directory {directory!r} does "
+                                    "not exist; create it first (os.makedirs)")
+        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp",
+                                   dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                _write_arrays(f, self.state_dict())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)  # atomic on POSIX and Windows
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+        return path
+
+    def load(self, path, strict=True):
+        """Load parameters saved by ``save(path)``; returns the module."""
+        with numpy.load(os.fspath(path), allow_pickle=False) as archive:
+            self.load_state_dict({k: archive[k] for k in archive.files}, strict=strict)
+        return self
+
+    # --- calling and printing ------------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def extra_repr(self):
+        """The text between the parentheses of this module's repr, e.g. 'in_features=784, …'."""
+        return ""
+
+    def __repr__(self):
+        lines = [f"({name}): " + repr(child).replace("\n", "\n  ")
+                 for name, child in self._modules.items()]
+        if not lines:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        head = f"{type(self).__name__}(" + (f"{self.extra_repr()}" if self.extra_repr() else "")
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _write_arrays(fileobj, arrays):
+    """The writer used by ``Module.save`` (a separate function so tests can make it fail)."""
+    numpy.savez(fileobj, **arrays)
+
+
+class ModuleList(Module):
+    """A list of Modules whose parameters are registered; indexable (``ml[0]``, ``ml[-1]``,
+    ``ml[1:]``), sized and iterable. It has no forward: loop over it in your own."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], (list, tuple)):
+            modules = modules[0]  # ModuleList([a, b]) as in PyTorch
+        for module in modules:
+            self.append(module)
+
+    def append(self, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__} takes Modules, got {type(module).__name__}; "
+                            "wrap functions in a Module (e.g. nn.ReLU() instead of F.relu)")
+        self._modules[str(len(self._modules))] = module
+        return self
+
+    def __getitem__(self, index):
+        items = list(self._modules.values())
+        if isinstance(index, slice):
+            return type(self)(*items[index])
+        try:
+            return items[index]
+        except IndexError:
+            raise IndexError(f"index {index} is out of range for {type(self).__name__} "
+                             f"of length {len(items)}") from None
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+
+class Sequential(ModuleList):
+    """Modules applied one after the other: ``Sequential(Linear(784, 32), ReLU())(x)``.
+    Indexable (``seq[0]``, ``seq[-1]``, ``seq[1:]``), sized and iterable."""
+
+    def forward(self, x):
+        for module in self._modules.values():
+            x = module(x)
+        return x

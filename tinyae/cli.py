@@ -1,0 +1,293 @@
+"""The ``tinyae`` command (also ``python -m tinyae``):
+
+    tinyae lessons                      list the lessons
+    tinyae run 03 [--quick] [--out D]   run one lesson (or ``all``) and print a pass/fail table
+    tinyae gradcheck                    finite-difference check of every registered op
+    tinyae train shallow --data mnist --epochs 10 --out runs/shallow
+    tinyae info                         versions, backend, GPU, where MNIST was found
+
+A user error (bad argument, missing data or lessons folder) prints one clear line and exits
+with status 2, without a traceback; a failed lesson or op check exits with status 1.
+"""
+import argparse
+import ast
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy
+
+import tinyae
+
+
+class UsageError(Exception):
+    """A mistake of the user's (not a bug): printed as one line, exit status 2."""
+
+
+# --- lessons ---------------------------------------------------------------------------------
+def lessons_dir():
+    """The lessons/ folder of the repository this package was imported from (a checkout or an
+    editable install); UsageError when the package was installed without it."""
+    folder = Path(tinyae.__file__).resolve().parent.parent / "lessons"
+    if not folder.is_dir():
+        raise UsageError(f"the lessons folder was not found (looked in {folder}). The lessons ship "
+                         "with the source repository: clone it and run tinyae from there, or "
+                         "install it with `pip install -e .`")
+    return folder
+
+
+def find_lessons():
+    """[(number, path)] of every lessons/NN_*.py, in order."""
+    return [(int(p.name[:2]), p) for p in sorted(lessons_dir().glob("[0-9][0-9]_*.py"))]
+
+
+def lesson_title(path):
+    """The lesson's docstring's first line, else its first markdown heading, else its name."""
+    source = path.read_text(encoding="utf-8")
+    try:
+        doc = ast.get_docstring(ast.parse(source))
+    except SyntaxError:
+        doc = None
+    if doc:
+        return doc.strip().splitlines()[0]
+    heading = re.search(r"^# #+ *(.+)$", source, re.MULTILINE)
+    if heading:  # '# # Lesson 00 · Gradient descent' -> 'Gradient descent'
+        return re.sub(r"^Lesson \d+\s*[·:.\-–—]\s*", "", heading.group(1).strip())
+    return path.stem[3:].replace("_", " ")
+
+
+def cmd_lessons(args):
+    for number, path in find_lessons():
+        print(f"{number:02d}  {lesson_title(path)}")
+    return 0
+
+
+def cmd_run(args):
+    lessons = find_lessons()
+    if args.lesson == "all":
+        chosen = lessons
+    else:
+        if not args.lesson.isdigit():
+            raise UsageError(f"lesson must be a number such as 03, or 'all'; got {args.lesson!r}")
+        chosen = [(n, p) for n, p in lessons if n == int(args.lesson)]
+        if not chosen:
+            have = ", ".join(f"{n:02d}" for n, _ in lessons)
+            raise UsageError(f"there is no lesson {args.lesson}; the lessons are {have}")
+    root = lessons_dir().parent
+    env = dict(os.environ, MPLBACKEND="Agg",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+    results = []
+    for number, path in chosen:
+        command = [sys.executable, str(path)] + (["--quick"] if args.quick else [])
+        if args.out is not None:
+            command += ["--out", str(Path(args.out) / path.stem)]
+        print(f"=== running {path.name}", flush=True)
+        began = time.perf_counter()
+        code = subprocess.call(command, env=env)
+        results.append((path.stem, code, time.perf_counter() - began))
+    width = max(len(name) for name, _, _ in results)
+    print(f"\n{'lesson':<{width}}  result  time")
+    for name, code, seconds in results:
+        status = "pass" if code == 0 else f"FAIL ({code})"
+        print(f"{name:<{width}}  {status:<6}  {seconds:.1f} s")
+    failed = sum(code != 0 for _, code, _ in results)
+    print(f"{len(results) - failed} of {len(results)} lesson(s) passed")
+    return 1 if failed else 0
+
+
+# --- gradcheck -------------------------------------------------------------------------------
+def cmd_gradcheck(args):
+    from .gradcheck import check_all_ops, check_op, format_op_table, load_all_ops
+    if args.op:
+        unknown = sorted(set(args.op) - set(load_all_ops()))
+        if unknown:
+            raise UsageError(f"unknown op(s) {', '.join(unknown)}; the registered ops are "
+                             f"{', '.join(sorted(load_all_ops()))}")
+        rows = [check_op(name, second_order=not args.first_order) for name in args.op]
+    else:
+        rows = check_all_ops(second_order=not args.first_order)
+    print(format_op_table(rows))
+    return 1 if any(r.first_order is False or r.second_order is False for r in rows) else 0
+
+
+# --- train -----------------------------------------------------------------------------------
+def build_model(name, latent=32, seed=0):
+    """The built-in autoencoders of ``tinyae train`` (weights seeded by ``seed``):
+
+    shallow  784-k-784: ReLU code, sigmoid output (the Keras blog's simple autoencoder)
+    deep     784-128-64-k-64-128-784, ReLU, sigmoid output
+    conv     1×28×28 → Conv(16, s2) → Conv(32, s2) → k, mirrored with ConvTranspose2d
+    """
+    from . import nn
+    rng = numpy.random.default_rng(seed)
+    if name == "shallow":
+        sizes = [784, latent]
+    elif name == "deep":
+        sizes = [784, 128, 64, latent]
+    elif name == "conv":
+        return nn.Sequential(
+            nn.Conv2d(1, 16, 3, stride=2, padding=1, rng=rng), nn.ReLU(),      # 16×14×14
+            nn.Conv2d(16, 32, 3, stride=2, padding=1, rng=rng), nn.ReLU(),     # 32×7×7
+            nn.Flatten(), nn.Linear(32 * 49, latent, rng=rng), nn.ReLU(),
+            nn.Linear(latent, 32 * 49, rng=rng), nn.ReLU(), nn.Unflatten(1, (32, 7, 7)),
+            nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1, rng=rng), nn.ReLU(),
+            nn.ConvTranspose2d(16, 1, 3, stride=2, padding=1, output_padding=1, rng=rng), nn.Sigmoid())
+    else:
+        raise UsageError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    layers = []
+    for a, b in zip(sizes, sizes[1:]):            # encoder
+        layers += [nn.Linear(a, b, rng=rng), nn.ReLU()]
+    back = sizes[::-1]
+    for i, (a, b) in enumerate(zip(back, back[1:])):  # decoder, sigmoid pixels at the end
+        layers += [nn.Linear(a, b, rng=rng), nn.Sigmoid() if i == len(back) - 2 else nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+MODELS = ("shallow", "deep", "conv")
+
+
+def _load_data(dataset, quick, flatten):
+    from .data import load_fashion_mnist, load_mnist, mnist_source
+    try:
+        if dataset == "mnist":
+            print(mnist_source())
+            load = lambda split: load_mnist(split, download=not quick, fallback="embedded", flatten=flatten)  # noqa: E731
+        else:
+            print(mnist_source(dataset="fashion-mnist"))
+            load = lambda split: load_fashion_mnist(split, download=not quick, flatten=flatten)  # noqa: E731
+        (x_train, _), (x_test, _) = load("train"), load("test")
+    except (FileNotFoundError, OSError) as err:
+        raise UsageError(str(err)) from None
+    if quick:
+        x_train, x_test = x_train[:2000], x_test[:500]
+    return x_train, x_test
+
+
+def cmd_train(args):
+    from . import losses, optim, viz
+    from .autograd import no_grad
+    from .data import DataLoader
+    from .train import fit
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"cannot create the output folder {out}: {err}") from None
+    model = build_model(args.model, args.latent, args.seed)
+    x_train, x_test = _load_data(args.data, args.quick, flatten=args.model != "conv")
+    print(f"model {args.model}: {model.num_parameters():,} parameters; "
+          f"{len(x_train):,} train / {len(x_test):,} test images")
+    history = fit(model, losses.bce, optim.Adam(model.parameters(), lr=args.lr),
+                  DataLoader(x_train, batch_size=args.batch_size, shuffle=True),
+                  args.epochs, val_loader=DataLoader(x_test, batch_size=1000), seed=args.seed,
+                  checkpoint_dir=out / "checkpoints", resume=args.resume, verbose=False)
+    print(history.table())
+    print(f"test BCE per pixel after {history.epochs} epochs: {history['val_loss'][-1]:.4f}")
+    model.save(out / "model.npz")
+    (out / "history.json").write_text(history.to_json(), encoding="utf-8")
+    model.eval()
+    with no_grad():
+        recon = model(tinyae.Tensor(x_test[:10])).numpy()
+    viz.image_grid([x_test[:10].reshape(10, 784), recon.reshape(10, 784)],
+                   row_titles=["input", "output"], path=out / "reconstructions.png",
+                   title=f"{args.model} autoencoder, {args.data}, code size {args.latent}")
+    viz.loss_curves({"train": history["train_loss"], "test": history["val_loss"]},
+                    path=out / "loss.png", title="BCE per pixel")
+    print(f"saved {out / 'model.npz'}, {out / 'history.json'}, "
+          f"{out / 'reconstructions.png'}, {out / 'loss.png'}")
+    return 0
+
+
+# --- info ------------------------------------------------------------------------------------
+def cmd_info(args):
+    from . import backend
+    from .data import mnist_source
+
+    def version(module):
+        try:
+            return __import__(module).__version__
+        except ImportError:
+            return "not installed"
+    print(f"tinyae      {tinyae.__version__} ({Path(tinyae.__file__).resolve().parent})")
+    print(f"python      {platform.python_version()} ({sys.executable})")
+    for module in ("numpy", "matplotlib", "tqdm"):
+        print(f"{module:<11} {version(module)}")
+    print(f"backend     {backend.get_backend()} (TINYAE_BACKEND={os.environ.get('TINYAE_BACKEND', 'unset')})")
+    gpu = "yes" if backend.cupy_available() else "no"
+    print(f"cupy        {version('cupy')}, GPU usable: {gpu}")
+    print(f"data        TINYAE_DATA={os.environ.get('TINYAE_DATA', 'unset')}")
+    print(f"            {mnist_source()}")
+    print(f"            {mnist_source(dataset='fashion-mnist')}")
+    try:
+        print(f"lessons     {len(find_lessons())} in {lessons_dir()}")
+    except UsageError:
+        print("lessons     not found (they ship with the source repository)")
+    return 0
+
+
+# --- the parser ------------------------------------------------------------------------------
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+    parse.__name__ = f"positive {kind.__name__}"
+    return parse
+
+
+def make_parser():
+    parser = argparse.ArgumentParser(prog="tinyae", description="tinyae: backprop and autoencoders "
+                                     "from scratch. Run `tinyae COMMAND -h` for a command's options.")
+    parser.add_argument("--version", action="version", version=f"tinyae {tinyae.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    sub.add_parser("lessons", help="list the lessons").set_defaults(run=cmd_lessons)
+
+    p = sub.add_parser("run", help="run a lesson (or all) and print a pass/fail table")
+    p.add_argument("lesson", help="lesson number (e.g. 3 or 03), or 'all'")
+    p.add_argument("--quick", action="store_true", help="the small version (seconds per lesson)")
+    p.add_argument("--out", help="figures go to OUT/NN_name/ (default: out/ in the current folder)")
+    p.set_defaults(run=cmd_run)
+
+    p = sub.add_parser("gradcheck", help="finite-difference check of every registered op")
+    p.add_argument("--op", nargs="+", help="check only these ops (by class name, e.g. Sigmoid)")
+    p.add_argument("--first-order", action="store_true", help="skip the second-order checks")
+    p.set_defaults(run=cmd_gradcheck)
+
+    p = sub.add_parser("train", help="train a built-in autoencoder on MNIST or Fashion-MNIST",
+                       description=build_model.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", choices=MODELS)
+    p.add_argument("--data", choices=("mnist", "fashion"), default="mnist")
+    p.add_argument("--epochs", type=_positive(int), default=10)
+    p.add_argument("--batch-size", type=_positive(int), default=256)
+    p.add_argument("--lr", type=_positive(float), default=1e-3, help="Adam's learning rate")
+    p.add_argument("--latent", type=_positive(int), default=32, help="code size k")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="runs/train", help="folder for model.npz, figures, checkpoints")
+    p.add_argument("--quick", action="store_true", help="2,000 training images, no download")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
+    p.set_defaults(run=cmd_train)
+
+    sub.add_parser("info", help="versions, backend, GPU and data locations").set_defaults(run=cmd_info)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``tinyae`` console script; returns the exit status."""
+    args = make_parser().parse_args(argv)  # argparse itself exits with status 2 on bad usage
+    try:
+        return args.run(args)
+    except UsageError as err:
+        print(f"tinyae {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

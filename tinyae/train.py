@@ -1,0 +1,452 @@
+"""The training loop: ``fit()``, its ``History``, checkpoints and seeding.
+
+    from tinyae import losses, nn, optim
+    from tinyae.data import DataLoader
+    from tinyae.train import fit
+
+    model = nn.Sequential(nn.Linear(784, 32, rng=0), nn.ReLU(), nn.Linear(32, 784, rng=1), nn.Sigmoid())
+    history = fit(model, losses.bce, optim.Adam(model.parameters()),
+                  DataLoader(x_train, batch_size=256, shuffle=True), epochs=10,
+                  val_loader=DataLoader(x_test, batch_size=1000), seed=0)
+
+THE loss convention: ``loss_fn(model, batch) -> scalar Tensor``. ``batch`` is the loader's item
+wrapped into Tensors (no requires_grad): a Tensor ``x``, or a tuple ``(x, y)``. Any objective
+fits this shape (a VAE's reconstruction + KL, a denoiser that corrupts x first, ...).
+Shortcut: a plain ``(pred, target)`` loss from ``tinyae.losses`` (``losses.mse``, ``losses.bce``,
+or a ``functools.partial`` of one) is wrapped for you by ``as_loss_fn(loss, target)``:
+``target='input'`` (default, an autoencoder: ℓ(model(x), x)) or ``target='label'`` (ℓ(model(x), y)).
+
+Each step is the one from the notes: forward to L, backward to θ̄ = ∂L/∂θ, ``optimizer.step()``.
+The epoch's ``train_loss`` is the sample-weighted mean of the batch losses.
+"""
+import importlib
+import inspect
+import json
+import math
+import os
+import tempfile
+import time
+
+import numpy
+from tqdm.auto import tqdm
+
+from . import backend
+from .autograd import no_grad
+from .nn import Module
+from .optim import clip_grad_norm_
+from .tensor import Tensor
+
+CHECKPOINT_NAME = "checkpoint.npz"
+FORMAT = "tinyae-checkpoint-1"
+
+
+# --- the loss convention ---------------------------------------------------------------------
+def as_loss_fn(loss, target="input"):
+    """Turn a plain loss ``loss(pred, target)`` into the ``loss_fn(model, batch)`` fit() calls:
+    ``target='input'`` compares model(x) with x itself, ``target='label'`` with y of (x, y)."""
+    if target not in ("input", "label"):
+        raise ValueError(f"target must be 'input' (reconstruct x) or 'label' (predict y), "
+                         f"got {target!r}")
+
+    def loss_fn(model, batch):
+        x = batch[0] if isinstance(batch, tuple) else batch
+        if target == "input":
+            return loss(model(x), x)
+        if not isinstance(batch, tuple):
+            raise ValueError("target='label' needs (x, y) batches: give the DataLoader y")
+        return loss(model(x), batch[1])
+    name = getattr(getattr(loss, "func", loss), "__name__", "loss")
+    loss_fn.__name__ = f"{name}(model(x), {'x' if target == 'input' else 'y'})"
+    return loss_fn
+
+
+def _hook(fn, target, what):
+    if not callable(fn):
+        raise TypeError(f"{what} must be a function loss_fn(model, batch) -> scalar Tensor, "
+                        f"got {type(fn).__name__}")
+    plain = getattr(getattr(fn, "func", fn), "__module__", None) == "tinyae.losses"
+    return as_loss_fn(fn, target) if plain else fn
+
+
+def _as_tensors(batch):
+    """The loader's item as Tensors: no copy, no requires_grad (the data is not trained)."""
+    if isinstance(batch, (tuple, list)):
+        return tuple(b if isinstance(b, Tensor) else Tensor(b) for b in batch)
+    return batch if isinstance(batch, Tensor) else Tensor(batch)
+
+
+def _batch_size(batch):
+    first = batch[0] if isinstance(batch, tuple) else batch
+    return first.shape[0] if first.ndim else 1
+
+
+def _scalar(value, what):
+    """A float from a scalar Tensor or number (this read is the step's one device sync)."""
+    if isinstance(value, Tensor):
+        if value.size != 1:
+            raise ValueError(f"{what} returned a Tensor of shape {value.shape}; it must return a "
+                             "scalar: reduce it with .mean() or .sum()")
+        return float(value.item())
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} must return a scalar Tensor or a number, got "
+                        f"{type(value).__name__}") from None
+
+
+# --- history ---------------------------------------------------------------------------------
+class History(dict):
+    """Per-epoch records, a dict of lists: ``history['train_loss'][e]`` is epoch e + 1's value.
+
+    Keys: 'epoch', 'train_loss', 'val_loss' and 'val_<metric>' (with a val_loader), 'lr' (the
+    learning rate used in that epoch) and 'epoch_time' (seconds, training + validation).
+    ``stopped_early`` and ``best_epoch`` say what early stopping did."""
+
+    def __init__(self, records=None, stopped_early=False, best_epoch=None):
+        super().__init__(records or {})
+        self.stopped_early, self.best_epoch = stopped_early, best_epoch
+
+    @property
+    def epochs(self):
+        return len(self.get("epoch", []))
+
+    def append(self, record):
+        for key, value in record.items():
+            self.setdefault(key, []).append(value)
+
+    def to_json(self):
+        return json.dumps({"records": dict(self), "stopped_early": self.stopped_early,
+                           "best_epoch": self.best_epoch})
+
+    @classmethod
+    def from_json(cls, text):
+        d = json.loads(text)
+        return cls(d["records"], d["stopped_early"], d["best_epoch"])
+
+    def line(self, i=-1):
+        """One epoch as a line: 'epoch 3  train_loss 0.1012  val_loss 0.0998  ...  (1.2 s)'."""
+        parts = [f"{k} {v[i]:.4g}" for k, v in self.items() if k not in ("epoch", "epoch_time")]
+        return f"epoch {self['epoch'][i]}  " + "  ".join(parts) + f"  ({self['epoch_time'][i]:.1f} s)"
+
+    def table(self):
+        keys = list(self)
+        rows = [[f"{v:.4g}" if isinstance(v, float) else str(v) for v in r]
+                for r in zip(*(self[k] for k in keys))]
+        widths = [max(len(k), *(len(r[j]) for r in rows)) for j, k in enumerate(keys)]
+        lines = ["  ".join(k.rjust(w) for k, w in zip(keys, widths))]
+        lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return f"History({dict(self)!r}, stopped_early={self.stopped_early}, best_epoch={self.best_epoch})"
+
+
+# --- evaluation ------------------------------------------------------------------------------
+def evaluate(model, loss_fn, loader, metrics=None, target="input"):
+    """Mean loss (and metrics) over ``loader`` under ``no_grad()`` and ``model.eval()``:
+    ``{'loss': ..., name: ...}``, each the sample-weighted mean over batches. The model's
+    train/eval mode is put back afterwards."""
+    loss_fn = _hook(loss_fn, target, "loss_fn")
+    metrics = {k: _hook(f, target, f"metric {k!r}") for k, f in (metrics or {}).items()}
+    sums, count, was_training = dict.fromkeys(["loss", *metrics], 0.0), 0, model.training
+    model.eval()
+    try:
+        with no_grad():
+            for batch in loader:
+                batch = _as_tensors(batch)
+                n = _batch_size(batch)
+                sums["loss"] += n * _scalar(loss_fn(model, batch), "loss_fn")
+                for k, f in metrics.items():
+                    sums[k] += n * _scalar(f(model, batch), f"metric {k!r}")
+                count += n
+    finally:
+        model.train(was_training)
+    if count == 0:
+        raise ValueError("the validation loader yielded no batches")
+    return {k: v / count for k, v in sums.items()}
+
+
+# --- random generators and seeding -----------------------------------------------------------
+def _generators(model, loaders, rngs):
+    """name -> numpy Generator for every random stream fit knows of: each loader's shuffle
+    generator, Generators held by modules (e.g. Dropout(rng=...)), module-level Generators of
+    tinyae.functional.random (dropout and noise ops), and the ones passed as ``rngs``."""
+    found = {}
+    for name, loader in loaders.items():
+        if isinstance(getattr(loader, "_rng", None), numpy.random.Generator):
+            found[name] = loader._rng
+    for prefix, module in model.named_modules():
+        for attr, value in vars(module).items():
+            if isinstance(value, numpy.random.Generator):
+                found[f"model.{prefix}.{attr}" if prefix else f"model.{attr}"] = value
+    try:
+        random_ops = importlib.import_module("tinyae.functional.random")
+    except ModuleNotFoundError:
+        random_ops = None
+    for attr, value in vars(random_ops).items() if random_ops else ():
+        if isinstance(value, numpy.random.Generator):
+            found[f"functional.random.{attr}"] = value
+    for name, gen in (rngs or {}).items():
+        if not isinstance(gen, numpy.random.Generator):
+            raise TypeError(f"rngs[{name!r}] must be a numpy.random.Generator, got {type(gen).__name__}")
+        found[name] = gen
+    return found
+
+
+def seed_everything(seed, generators=()):
+    """Seed NumPy's global generator and, in place, each Generator in ``generators`` (a dict
+    name -> Generator) with its own stream spawned from ``seed``: same seed, same numbers."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, numpy.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    numpy.random.seed(int(seed))
+    generators = dict(generators)
+    for gen, child in zip(generators.values(), numpy.random.SeedSequence(int(seed)).spawn(len(generators))):
+        gen.bit_generator.state = type(gen.bit_generator)(child).state
+
+
+def _rng_states(generators):
+    states = {name: gen.bit_generator.state for name, gen in generators.items()}
+    states["numpy.random.global"] = numpy.random.get_state(legacy=False)
+    return states
+
+
+def _set_rng_states(generators, states):
+    for name, gen in generators.items():
+        if name in states:
+            gen.bit_generator.state = states[name]
+    if "numpy.random.global" in states:
+        numpy.random.set_state(states["numpy.random.global"])
+
+
+# --- checkpoints -----------------------------------------------------------------------------
+def _pack(obj, arrays, key):
+    """Arrays go to ``arrays`` under their path (``model/0.weight``); the rest stays as JSON."""
+    if backend.is_array(obj):
+        arrays[key] = backend.to_numpy(obj)
+        return {"__array__": key}
+    if isinstance(obj, numpy.generic):
+        return obj.item()
+    if isinstance(obj, dict):
+        return {str(k): _pack(v, arrays, f"{key}/{k}") for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_pack(v, arrays, f"{key}/{i}") for i, v in enumerate(obj)]
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise TypeError(f"cannot store a {type(obj).__name__} at {key!r} in a checkpoint")
+
+
+def _unpack(obj, archive):
+    if isinstance(obj, dict):
+        if set(obj) == {"__array__"}:
+            return archive[obj["__array__"]]
+        return {k: _unpack(v, archive) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_unpack(v, archive) for v in obj]
+    return obj
+
+
+def save_checkpoint(path, state, history=None):
+    """Write ``state`` (nested dicts/lists of arrays, numbers and strings) to an .npz archive
+    that loads with ``numpy.load(path, allow_pickle=False)``: arrays are entries named by their
+    path, the rest is JSON in the 0-d string entry 'meta.json' (the History in 'history.json').
+    Atomic: written to a temporary file, flushed to disk (fsync), then renamed over ``path``."""
+    arrays = {}
+    meta = _pack(state, arrays, "state")
+    arrays["meta.json"] = numpy.array(json.dumps(meta))
+    if history is not None:
+        arrays["history.json"] = numpy.array(history.to_json())
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            numpy.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+def load_checkpoint(path):
+    """``(state, history)`` as saved by ``save_checkpoint``; e.g. ``model.load_state_dict(
+    state['model'])`` restores the weights of a checkpoint written by fit()."""
+    with numpy.load(os.fspath(path), allow_pickle=False) as archive:
+        state = _unpack(json.loads(str(archive["meta.json"][()])), archive)
+        history = History.from_json(str(archive["history.json"][()])) if "history.json" in archive else None
+    return state, history
+
+
+# --- fit -------------------------------------------------------------------------------------
+def _check_args(model, optimizer, epochs, checkpoint_every, clip_grad, early_stopping,
+                val_loader, metrics, resume, checkpoint_dir):
+    def positive_int(v):
+        return isinstance(v, (int, numpy.integer)) and not isinstance(v, bool) and v >= 1
+    if not isinstance(model, Module):
+        raise TypeError(f"model must be a tinyae.nn.Module, got {type(model).__name__}")
+    if not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
+        raise TypeError(f"optimizer must be a tinyae.optim optimizer, got {type(optimizer).__name__}")
+    if not positive_int(epochs):
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    if not positive_int(checkpoint_every):
+        raise ValueError(f"checkpoint_every must be a positive int, got {checkpoint_every!r}")
+    if clip_grad is not None and not (isinstance(clip_grad, (int, float)) and clip_grad > 0):
+        raise ValueError(f"clip_grad must be a positive max norm or None, got {clip_grad!r}")
+    if early_stopping is not None and not positive_int(early_stopping):
+        raise ValueError(f"early_stopping is the patience in epochs, a positive int; got {early_stopping!r}")
+    if (early_stopping or metrics) and val_loader is None:
+        raise ValueError("early_stopping and metrics are computed on validation data: pass val_loader")
+    if resume and checkpoint_dir is None:
+        raise ValueError("resume=True needs checkpoint_dir: the folder fit() saved checkpoints to")
+
+
+def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, metrics=None,
+        scheduler=None, clip_grad=None, early_stopping=None, checkpoint_dir=None,
+        checkpoint_every=1, resume=False, seed=None, progress=True, verbose=True,
+        target="input", rngs=None, on_epoch_end=None):
+    """Train ``model`` for ``epochs`` epochs (the total, also when resuming); returns a History.
+
+    loss_fn          ``loss_fn(model, batch) -> scalar Tensor`` (see the module docstring), or a
+                     plain (pred, target) loss from tinyae.losses, wrapped with ``target``.
+    val_loader       evaluated after each epoch under no_grad() and model.eval() -> 'val_loss'.
+    metrics          {name: fn(model, batch) -> number}, on the val_loader -> 'val_<name>'.
+    scheduler        stepped once per epoch (a plateau schedule gets the val or train loss).
+    clip_grad        rescale the gradients to this global L2 norm at most (clip_grad_norm_).
+    early_stopping   patience: stop after this many epochs without a lower val_loss. The model
+                     then ends with the weights of its best epoch (restored, and said so).
+    checkpoint_dir   every ``checkpoint_every`` epochs (and at the last) write
+                     ``checkpoint_dir/checkpoint.npz``: model, optimizer, scheduler, history,
+                     epoch, early-stopping state and every random generator's state.
+    resume           continue from that checkpoint: gives the same losses as an uninterrupted run.
+    seed             seed NumPy's global generator, the loaders' shuffling, dropout/noise
+                     generators in the model or tinyae.functional.random, and ``rngs`` (a dict
+                     of extra numpy Generators your loss_fn draws from). Same seed, same numbers.
+    progress         a tqdm bar per epoch with the running loss; verbose: one line per epoch.
+    on_epoch_end     called as ``on_epoch_end(epoch, history)`` after each epoch.
+
+    A NaN/Inf loss stops training with FloatingPointError (that batch's update is not applied).
+    """
+    _check_args(model, optimizer, epochs, checkpoint_every, clip_grad, early_stopping,
+                val_loader, metrics, resume, checkpoint_dir)
+    loss_fn = _hook(loss_fn, target, "loss_fn")
+    metrics = {k: _hook(f, target, f"metric {k!r}") for k, f in (metrics or {}).items()}
+    params = list(model.parameters())
+    generators = _generators(model, {"train_loader": train_loader, "val_loader": val_loader}, rngs)
+    if seed is not None:
+        seed_everything(seed, generators)
+    history, start = History(), 0
+    best = {"val_loss": math.inf, "epoch": None, "weights": None, "bad_epochs": 0}
+    path = os.path.join(os.fspath(checkpoint_dir), CHECKPOINT_NAME) if checkpoint_dir is not None else None
+    if path is not None:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    if resume and os.path.exists(path):
+        start, history, best = _restore(path, model, optimizer, scheduler, generators)
+        _say(verbose, f"resumed from {path} after epoch {start}")
+    elif resume:
+        _say(verbose, f"no checkpoint in {checkpoint_dir} yet: starting from epoch 1")
+
+    for epoch in range(start + 1, epochs + 1):
+        if history.stopped_early:
+            break
+        began, lr = time.perf_counter(), optimizer.lr
+        bar = tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False,
+                   disable=not progress, dynamic_ncols=True)
+        record = {"epoch": epoch, "train_loss": _train_epoch(model, loss_fn, optimizer, bar,
+                                                            params, clip_grad, epoch)}
+        if val_loader is not None:
+            result = evaluate(model, loss_fn, val_loader, metrics)
+            record["val_loss"] = result.pop("loss")
+            record.update({f"val_{k}": v for k, v in result.items()})
+        record.update(lr=lr, epoch_time=time.perf_counter() - began)
+        history.append(record)
+        monitored = record.get("val_loss", record["train_loss"])
+        if scheduler is not None:
+            scheduler.step(monitored) if _wants_value(scheduler) else scheduler.step()
+        if early_stopping is not None:
+            if monitored < best["val_loss"]:
+                best.update(val_loss=monitored, epoch=epoch, weights=model.state_dict(), bad_epochs=0)
+            else:
+                best["bad_epochs"] += 1
+            history.best_epoch = best["epoch"]
+            history.stopped_early = best["bad_epochs"] >= early_stopping
+        if path is not None and (epoch % checkpoint_every == 0 or epoch == epochs or history.stopped_early):
+            state = {"format": FORMAT, "epoch": epoch, "model": model.state_dict(),
+                     "optimizer": optimizer.state_dict(), "rng": _rng_states(generators),
+                     "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                     "early_stopping": best}
+            save_checkpoint(path, state, history)
+        _say(verbose, f"{history.line()}")
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, history)
+
+    if history.stopped_early:
+        _say(verbose, f"early stopping: no lower val_loss for {early_stopping} epochs")
+    if early_stopping is not None and best["weights"] is not None:
+        model.load_state_dict(best["weights"])
+        _say(verbose, f"restored the weights of the best epoch, {best['epoch']} "
+                      f"(val_loss {best['val_loss']:.4g})")
+    return history
+
+
+def _wants_value(scheduler):
+    """True for a plateau-style schedule whose step(value) needs the monitored loss."""
+    parameters = inspect.signature(scheduler.step).parameters.values()
+    return any(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+               for p in parameters)
+
+
+def _say(verbose, text):
+    if verbose:
+        tqdm.write(text)  # does not break a progress bar that is on screen
+
+
+def _train_epoch(model, loss_fn, optimizer, bar, params, clip_grad, epoch):
+    """One pass over the training data: per batch forward, backward, step. Nothing else is
+    kept, so the graph of each batch is freed before the next one starts."""
+    model.train()
+    total, count = 0.0, 0
+    for i, batch in enumerate(bar):
+        batch = _as_tensors(batch)
+        loss = loss_fn(model, batch)
+        if not isinstance(loss, Tensor):
+            raise TypeError(f"loss_fn must return a scalar Tensor, got {type(loss).__name__}")
+        value = _scalar(loss, "loss_fn")
+        if not math.isfinite(value):
+            raise FloatingPointError(
+                f"the training loss is {value} at epoch {epoch}, batch {i + 1}; stopped before "
+                f"applying that update. Try a lower learning rate (now {optimizer.lr:g}), "
+                "clip_grad=1.0, or find the first op making NaN/Inf with "
+                "`with tinyae.detect_anomaly(): fit(...)`")
+        if not loss.requires_grad:
+            raise ValueError("the loss does not depend on any trainable parameter (requires_grad "
+                             "is False): does loss_fn call the model, outside no_grad()?")
+        optimizer.zero_grad()
+        loss.backward()
+        if clip_grad is not None:
+            clip_grad_norm_(params, clip_grad)
+        optimizer.step()
+        n = _batch_size(batch)
+        total, count = total + value * n, count + n
+        bar.set_postfix_str(f"loss={total / count:.4g}", refresh=False)
+    if count == 0:
+        raise ValueError("the training loader yielded no batches (drop_last with fewer samples "
+                         "than batch_size?)")
+    return total / count
+
+
+def _restore(path, model, optimizer, scheduler, generators):
+    state, history = load_checkpoint(path)
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a checkpoint written by tinyae.train.fit")
+    model.load_state_dict(state["model"])
+    opt = state["optimizer"]
+    opt["hyper"] = {k: tuple(v) if isinstance(v, list) else v for k, v in opt["hyper"].items()}
+    optimizer.load_state_dict(opt)
+    if scheduler is not None and state["scheduler"] is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    _set_rng_states(generators, state["rng"])
+    best = state["early_stopping"]
+    best["val_loss"] = float(best["val_loss"])
+    return state["epoch"], history, best

@@ -7,3 +7,6 @@ from .activations import (relu, leaky_relu, elu, sigmoid, tanh, softplus, gelu, 
 from .shape import (reshape, transpose, permute, broadcast_to, getitem, concat, stack,  # noqa: F401
                     pad, flatten)
 from .linalg import matmul, linear  # noqa: F401
+from .conv import conv2d, conv_transpose2d, im2col, col2im  # noqa: F401
+from .pool import max_pool2d, avg_pool2d, upsample  # noqa: F401
+from .random import dropout, mask  # noqa: F401

@@ -16,7 +16,10 @@ def test_there_are_lessons():
 
 @pytest.mark.parametrize("name", LESSONS)
 def test_lesson_runs_in_quick_mode(name, tmp_path):
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(ROOT))
+    # One BLAS thread: quick runs multiply small matrices, where OpenBLAS threads only add
+    # waiting — and on a busy machine they can make a 4-second lesson take a minute.
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(ROOT),
+               OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     result = subprocess.run([sys.executable, str(ROOT / "lessons" / name), "--quick",
                              "--out", str(tmp_path)], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=300)

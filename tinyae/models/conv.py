@@ -37,19 +37,19 @@ class ConvAutoencoder(Autoencoder):
         inner = (channels[-1], h // scale, w // scale)
         flat = int(np.prod(inner))
         encoder += [nn.Flatten(1), nn.Linear(flat, latent, rng=rng), activation_layer(latent_activation)]
-        decoder = [nn.Linear(latent, flat, rng=rng), activation_layer(activation), nn.Unflatten(1, inner)]
+        decoder_layers = [nn.Linear(latent, flat, rng=rng), activation_layer(activation), nn.Unflatten(1, inner)]
         back = list(reversed(widths))
         for i, (a, b) in enumerate(zip(back[:-1], back[1:])):
             last = i == len(back) - 2
             if decoder == "transpose":
-                decoder.append(nn.ConvTranspose2d(a, b, kernel_size, stride=2, padding=pad,
+                decoder_layers.append(nn.ConvTranspose2d(a, b, kernel_size, stride=2, padding=pad,
                                                   output_padding=1, rng=rng))
             else:
-                decoder += [nn.Upsample(scale_factor=2),
+                decoder_layers += [nn.Upsample(scale_factor=2),
                             nn.Conv2d(a, b, kernel_size, padding=pad, rng=rng)]
-            decoder.append(activation_layer(output_activation if last else activation))
+            decoder_layers.append(activation_layer(output_activation if last else activation))
         self.encoder = nn.Sequential(*[m for m in encoder if m is not None])
-        self.decoder = nn.Sequential(*[m for m in decoder if m is not None])
+        self.decoder = nn.Sequential(*[m for m in decoder_layers if m is not None])
 
     def encode(self, x):
         x = _tensor(x)

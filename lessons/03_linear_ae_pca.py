@@ -1,0 +1,268 @@
+# %% [markdown]
+# # Lesson 03 · A linear autoencoder finds the PCA subspace
+#
+# (1) The SVD of a data matrix (rows = samples), as in the course:
+#
+#     Ξ = V S Uᵀ,   reduced representation of the samples: (V S)ₖ = Ξ Uₖ (first k columns),
+#     rank-k reconstruction Ξₖ = Vₖ Sₖ Uₖᵀ,   ‖Ξ − Ξₖ‖²_F = Σ_{i>k} sᵢ²
+#
+# (2) A linear autoencoder h = W₁x + b₁, r = W₂h + b₂ on 4-D points that lie on a 2-D plane
+#     reconstructs them exactly and its decoder columns span that plane.
+# (3) On MNIST with k = 20 code units, trained by gradient descent on the squared error, it
+#     reaches PCA's test error, and the column space of W₂ is PCA's top-20 subspace — but the
+#     columns are *not* the principal components: any invertible mix W₂M, M⁻¹W₁ is just as
+#     good, and nothing in the loss prefers the components (Baldi & Hornik 1989).
+#
+# Run: `python lessons/03_linear_ae_pca.py [--quick] [--out DIR] [--seed N]`
+# (full MNIST: point TINYAE_DATA at the folder holding mnist/, e.g. TINYAE_DATA=../shared/data)
+
+# %%
+import sys
+import time
+from pathlib import Path
+
+# Run from a checkout without installing: put the repository root on the import path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]) if "__file__" in globals() else "..")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+import tinyae  # noqa: E402
+from tinyae import optim, viz  # noqa: E402
+from tinyae.data import DataLoader, plane_in_4d  # noqa: E402
+from tinyae.lesson import Lesson  # noqa: E402
+from tinyae.models import LinearAE, pca, principal_angles  # noqa: E402
+from tinyae.train import fit  # noqa: E402
+
+PCA_REFERENCE = 0.02354   # PCA test MSE per pixel, k = 20 (SVD of the 60k train set; GUIDE.md)
+K = 20
+
+lesson = Lesson(
+    3, "Linear autoencoder = PCA",
+    claim="A linear autoencoder trained on squared error reaches PCA's reconstruction error "
+          "and its decoder spans the top-k principal subspace, but its weights are a mix of "
+          "the principal components, not the components themselves.",
+    reference=f"MNIST, k = {K}: PCA test MSE/pixel {PCA_REFERENCE} (SVD of the 60k train set); "
+              "Baldi & Hornik 1989")
+
+# %% [markdown]
+# ## (1) The SVD of a small data matrix
+# Four samples (rows) of five features, built to have rank 3: row 4 = row 1 + row 3.
+
+# %%
+Xi = np.array([[1, 2, 0, 1, 3],
+               [2, 4, 1, 2, 6],
+               [0, 1, 1, 0, 1],
+               [1, 3, 1, 1, 4]], dtype=np.float64)
+V, s, Ut = np.linalg.svd(Xi, full_matrices=False)   # Ξ = V S Uᵀ; numpy returns Uᵀ
+U = Ut.T
+np.set_printoptions(precision=4, suppress=True)
+print(f"Ξ =\n{Xi}\nV (4×4, left singular vectors, one row per sample) =\n{V}")
+print(f"singular values s = {s}   (rank {np.linalg.matrix_rank(Xi)})")
+print(f"U (5×4, right singular vectors = directions in feature space) =\n{U}")
+rows = []
+for k in (1, 2, 3):
+    reduced = V[:, :k] * s[:k]                        # (V S)ₖ: k numbers per sample
+    rank_k = reduced @ U[:, :k].T                     # Ξₖ = (V S)ₖ Uₖᵀ
+    error = np.sum((Xi - rank_k) ** 2)
+    rows.append([k, error, np.sum(s[k:] ** 2), np.abs(reduced - Xi @ U[:, :k]).max()])
+    if k == 2:
+        print(f"reduced representation (V S)₂, one row per sample =\n{reduced}")
+lesson.table(rows, ["k", "‖Ξ − Ξₖ‖²_F", "Σ_{i>k} sᵢ²", "max |(VS)ₖ − Ξ Uₖ|"],
+             fmt=["d", ".10f", ".10f", ".1e"], title="(1) rank-k reconstruction error")
+lesson.check(all(np.isclose(e, d, rtol=1e-10, atol=1e-12) for _, e, d, _ in rows),
+             "(1) the rank-k error equals the sum of the discarded squared singular values")
+lesson.check(max(r[3] for r in rows) < 1e-12 and rows[-1][1] < 1e-20,
+             "(1) (V S)ₖ = Ξ Uₖ (projection onto the top-k directions), and rank 3 is exact")
+
+# %% [markdown]
+# ## (2) 4-D points on a 2-D plane
+# A LinearAE(4, 2) trained full-batch with Adam on the mean squared error. The principal
+# angles between the decoder's column space and the true plane measure how well it found it
+# (0° for every angle: the same plane).
+
+# %%
+x_plane, basis = plane_in_4d(500, seed=lesson.seed)
+plane_ae = LinearAE(4, 2, rng=lesson.seed)
+opt = optim.Adam(plane_ae.parameters(), lr=0.01)
+for step in range(1000 if lesson.quick else 1500):
+    opt.zero_grad()
+    loss = plane_ae.loss(x_plane)
+    loss.backward()
+    opt.step()
+angles = principal_angles(plane_ae.decoder_basis(), basis)
+lesson.table([["reconstruction MSE", loss.item()], ["principal angle 1 (°)", angles[0]],
+              ["principal angle 2 (°)", angles[1]]], ["(2) plane in 4-D", "value"], fmt=".2e")
+lesson.check(loss.item() < 1e-8 and angles.max() < 0.01,
+             f"(2) the linear AE reconstructs the plane (MSE {loss.item():.1e}) and spans it "
+             f"(largest angle {angles.max():.1e}° < 0.01°)")
+
+# %% [markdown]
+# ## (3) MNIST, k = 20: PCA
+# PCA by the eigenvectors of the centred scatter matrix, computed in float64 from the
+# training set, evaluated on the test set.
+
+# %%
+x_train, _ = lesson.mnist("train")
+x_test, _ = lesson.mnist("test")
+full = len(x_train) == 60_000 and len(x_test) == 10_000
+strict = full and not lesson.quick   # the real claim needs the full data set
+began = time.perf_counter()
+P = pca(x_train, K)
+pca_mse = P.mse(x_test)
+print(f"PCA of {len(x_train):,} images: {time.perf_counter() - began:.1f} s")
+lesson.table([[f"PCA, k = {K}, test MSE per pixel", pca_mse, PCA_REFERENCE,
+               abs(pca_mse - PCA_REFERENCE)]],
+             ["", "ours", "reference", "|difference|"], fmt=".5f")
+if full:
+    lesson.check(abs(pca_mse - PCA_REFERENCE) < 1e-4,
+                 f"(3) our PCA reproduces the reference test MSE ({pca_mse:.6f} vs "
+                 f"{PCA_REFERENCE}, within 1e-4)")
+else:
+    print("(not the full MNIST: the reference is for the 60k/10k split, so it is not asserted)")
+
+# %% [markdown]
+# ## (3) MNIST, k = 20: the linear autoencoder
+# We centre the images with the *training* mean first. That changes nothing about the optimum
+# (the biases b₁, b₂ could learn the mean), but the mean is by far the largest direction in
+# raw pixel space, and removing it makes the problem much better conditioned: gradient
+# descent then converges in a few epochs instead of crawling. No PCA information is used:
+# the weights start random.
+#
+# Adam, batch 256, lr 3·10⁻³ for 7 epochs, then decaying geometrically to 3·10⁻⁵ at epoch 20.
+# The small learning rate at the end matters: the 20th and 21st eigenvalues of the covariance
+# differ by only 7.5%, so the loss barely changes when the subspace tilts between them, and
+# mini-batch noise keeps it tilted unless the steps get small.
+
+# %%
+class HoldThenDecay(optim.LRScheduler):
+    """η_t = η₀ while t ≤ hold, then η₀ (η_end/η₀)^((t − hold)/(T − 1 − hold)), reaching η_end
+    in the last epoch (t = epochs done, T = total epochs)."""
+
+    def __init__(self, optimizer, hold, total, end_lr):
+        self.hold, self.total, self.end_lr = hold, total, end_lr
+        super().__init__(optimizer)
+
+    def lr_at(self, t):
+        progress = min(max(t - self.hold, 0) / max(self.total - 1 - self.hold, 1), 1.0)
+        return self.base_lr * (self.end_lr / self.base_lr) ** progress
+
+
+epochs, batch = (20, 256) if strict else (40, 50)   # small data: more, smaller steps
+mean = x_train.mean(axis=0)
+train_c, test_c = x_train - mean, x_test - mean
+ae = LinearAE(784, K, rng=lesson.seed)
+opt = optim.Adam(ae.parameters(), lr=3e-3)
+schedule = HoldThenDecay(opt, hold=epochs * 3 // 10, total=epochs, end_lr=3e-5)
+began = time.perf_counter()
+history = fit(ae, lambda model, xb: model.loss(xb), opt,
+              DataLoader(lesson.asarray(train_c), batch_size=batch, shuffle=True,
+                         seed=lesson.seed),
+              epochs, val_loader=DataLoader(lesson.asarray(test_c), batch_size=2000),
+              scheduler=schedule, seed=lesson.seed, progress=not lesson.quick,
+              verbose=not lesson.quick)
+train_seconds = time.perf_counter() - began
+ae_mse = history["val_loss"][-1]          # the model's loss is the MSE per pixel
+print(f"trained {epochs} epochs on {len(x_train):,} images in {train_seconds:.1f} s")
+
+# %% [markdown]
+# ## Same error, same subspace, different weights
+# W₂ (784 × 20) is the decoder; its columns are the images the code units add to the mean.
+# The principal angles between span(W₂) and the PCA subspace span(u₁ … u₂₀) say whether
+# they are the same subspace. The cosine matrix C_ij = cos(w_i, u_j) says whether the
+# columns are the components: each row of C has Σⱼ C_ij² = 1 exactly when w_i lies in the
+# PCA subspace, and the rows would be ± unit vectors if w_i were a component.
+
+# %%
+W2 = ae.decoder_basis().astype(np.float64)            # (784, 20)
+components = P.components.T                            # (784, 20), orthonormal columns
+angles = principal_angles(W2, components)
+top5 = principal_angles(W2, components[:, :5]).max()   # is u₁ … u₅ inside span(W₂)?
+cosines = (W2 / np.linalg.norm(W2, axis=0)).T @ components   # (20, 20)
+in_subspace = (cosines ** 2).sum(axis=1)               # ‖projection of ŵ_i‖²
+best_match = np.abs(cosines).max(axis=1)
+relative = ae_mse / pca_mse - 1
+lesson.table([[f"test MSE per pixel, k = {K}", ae_mse, pca_mse, PCA_REFERENCE],
+              ["relative excess over PCA", relative, 0.0, None],
+              ["largest principal angle (°)", angles.max(), 0.0, None],
+              ["median principal angle (°)", float(np.median(angles)), 0.0, None],
+              ["largest angle of u₁ … u₅ to span(W₂) (°)", top5, 0.0, None],
+              ["min over columns of Σⱼ cos²(wᵢ, uⱼ)", in_subspace.min(), 1.0, None],
+              ["mean over columns of maxⱼ |cos(wᵢ, uⱼ)|", best_match.mean(), 1.0, None],
+              ["columns with some |cos| > 0.95", int((best_match > 0.95).sum()), K, None]],
+             ["(3) MNIST", "linear AE", "PCA", "reference"], fmt=".5g")
+
+if not strict:
+    print("(quick mode or embedded data: asserting the loose version of the claim)")
+    lesson.check(relative < 0.15 and top5 < 15,
+                 f"(3, loose) the linear AE is within 15% of PCA's test MSE ({relative:+.2%}) "
+                 f"and span(W₂) holds the top 5 components (largest angle {top5:.1f}° < 15°)")
+else:
+    lesson.check(abs(relative) < 0.01,
+                 f"(3) the linear AE's test MSE is within 1% of PCA's ({ae_mse:.6f} vs "
+                 f"{pca_mse:.6f}, {relative:+.4%})")
+    lesson.check(angles.max() < 5,
+                 f"(3) span(W₂) is the PCA subspace: all {K} principal angles < 5° "
+                 f"(largest {angles.max():.2f}°)")
+    lesson.check(in_subspace.min() > 0.99,
+                 f"(3) every decoder column lies in the PCA subspace (Σⱼ cos² ≥ "
+                 f"{in_subspace.min():.3f})")
+lesson.check((best_match > 0.95).sum() <= K // 4,
+             f"(3) but the columns are mixes, not the components: only "
+             f"{(best_match > 0.95).sum()} of {K} columns are within 18° of any component "
+             f"(mean best |cos| {best_match.mean():.2f})")
+
+# %% [markdown]
+# ## Figures
+# The PCA components, the decoder columns, and the decoder columns un-mixed: the least-squares
+# M with W₂M ≈ U₂₀ turns the AE's basis back into the components, which shows the
+# information is all there, only mixed.
+
+# %%
+M = np.linalg.lstsq(W2, components, rcond=None)[0]
+unmixed = W2 @ M
+residual = np.linalg.norm(unmixed - components) / np.linalg.norm(components)
+print(f"un-mixing: ‖W₂M − U₂₀‖_F / ‖U₂₀‖_F = {residual:.4f}")
+
+fig, axes = plt.subplots(3, K, figsize=(K * 0.75, 3 * 0.95))
+for row, (label, basis_cols) in enumerate([("PCA uⱼ", components), ("AE W₂ cols", W2),
+                                           ("W₂M", unmixed)]):
+    for j in range(K):
+        tile = basis_cols[:, j].reshape(28, 28)
+        ax = axes[row, j]
+        ax.imshow(tile / np.abs(tile).max(), cmap="RdBu_r", vmin=-1, vmax=1)
+        ax.set(xticks=[], yticks=[])
+        if j == 0:
+            ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=10)
+        if row == 0:
+            ax.set_title(str(j + 1), fontsize=8)
+fig.suptitle(f"PCA components (top), linear AE decoder columns (middle), and the AE columns "
+             f"un-mixed by least squares (bottom); red +, blue −", fontsize=11)
+lesson.figure(fig, "components_vs_decoder")
+
+fig, ax = plt.subplots(figsize=(5.2, 4.4))
+im = ax.imshow(np.abs(cosines), cmap="viridis", vmin=0, vmax=1)
+ax.set(xlabel="PCA component uⱼ", ylabel="decoder column wᵢ",
+       title="|cos(wᵢ, uⱼ)|: not a permutation matrix",
+       xticks=range(0, K, 2), xticklabels=range(1, K + 1, 2),
+       yticks=range(0, K, 2), yticklabels=range(1, K + 1, 2))
+fig.colorbar(im, ax=ax, shrink=0.85)
+fig.tight_layout()
+lesson.figure(fig, "cosine_matrix")
+
+with tinyae.no_grad():
+    ae_recon = ae(lesson.asarray(test_c[:12])).numpy() + mean
+pca_recon = P.reconstruct(x_test[:12])
+grid = viz.image_grid([x_test[:12], np.clip(pca_recon, 0, 1), np.clip(ae_recon, 0, 1)],
+                      row_titles=["test image", f"PCA k={K}", f"linear AE k={K}"],
+                      title="reconstructions (clipped to [0, 1] for display)")
+lesson.figure(grid, "reconstructions")
+
+# (the train loss of fit() is a running mean over each epoch, so only the test MSE is drawn)
+curves = viz.loss_curves({"linear AE test MSE": history["val_loss"]}, logy=True,
+                         title=f"linear AE, k = {K}, against PCA")
+curves.axes[0].axhline(pca_mse, color="k", ls="--", lw=1, label=f"PCA test MSE {pca_mse:.5f}")
+curves.axes[0].legend(fontsize=9)
+lesson.figure(curves, "loss_curves")
+
+lesson.done()

@@ -120,11 +120,9 @@ class Function:
         raise NotImplementedError
 
     def release(self):
-        """Drop the references to inputs and saved arrays so their memory can be freed."""
-        self.inputs = ()
-        self.__dict__ = {k: v for k, v in self.__dict__.items()
-                         if k in ("inputs", "_output_ref")}
-        self.released = True
+        """Drop the inputs, parameters and saved arrays so their memory can be freed; only
+        the mark that this op was released stays (a second backward then explains itself)."""
+        self.__dict__ = {"inputs": (), "_output_ref": self._output_ref, "released": True}
 
     def __repr__(self):
         return f"<{type(self).__name__}>"

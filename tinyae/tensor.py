@@ -54,7 +54,7 @@ class Tensor:
         return Tensor(self.data)
 
     def to(self, device):
-        """Copy to 'cpu' or 'gpu'; differentiable is not needed, so the result is a leaf."""
+        """A copy on 'cpu' or 'gpu', as a new leaf (moving data is not part of the graph)."""
         return Tensor(backend.to_device(self.data, device), requires_grad=self.requires_grad)
 
     def astype(self, dtype):

@@ -88,12 +88,11 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **params):
-        from .tensor import Tensor
         fn = cls(**params)
         like = next((x for x in inputs if isinstance(x, Tensor)), None)
-        tensors = tuple(_as_tensor(x, like) for x in inputs)
+        tensors = tuple(x if isinstance(x, Tensor) else _as_tensor(x, like) for x in inputs)
         try:
-            data = fn.forward(*(t.data for t in tensors))
+            data = fn.forward(*[t.data for t in tensors])
         except (ValueError, IndexError, TypeError) as err:
             shapes = ", ".join(str(t.shape) for t in tensors)
             raise type(err)(f"{cls.__name__}: {err} (input shapes: {shapes})") from err
@@ -129,7 +128,6 @@ class Function:
 
 
 def _as_tensor(x, like):
-    from .tensor import Tensor
     if isinstance(x, Tensor):
         return x
     # A Python scalar takes the dtype of the tensor it meets, so it never upcasts float32.
@@ -231,7 +229,6 @@ def run_backward(outputs, ybars, retain_graph=False, create_graph=False, inputs=
 
 def _accumulate(x, xbar, signals, wanted, found):
     """Fan-out: a node used several times receives the sum of its consumers' error signals."""
-    from .tensor import Tensor
     if wanted is not None and id(x) in wanted:
         found[id(x)] = xbar if id(x) not in found else found[id(x)] + xbar
     if x._creator is not None:
@@ -253,7 +250,6 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
 
     ``grad_outputs`` are the ȳ to start from (default 1 for scalar outputs).
     With ``create_graph=True`` the result is itself differentiable."""
-    from .tensor import Tensor
     single = isinstance(inputs, Tensor)
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if single else list(inputs)
@@ -272,7 +268,6 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
 
 
 def _initial_signal(y, ybar):
-    from .tensor import Tensor
     if ybar is None:
         if y.data.size != 1:
             raise RuntimeError(
@@ -285,3 +280,6 @@ def _initial_signal(y, ybar):
         raise ValueError(f"backward(): ybar has shape {ybar.shape} but the output has shape "
                          f"{y.shape}; they must match")
     return ybar
+
+
+from .tensor import Tensor  # noqa: E402  (tensor.py imports this module first)

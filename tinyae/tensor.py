@@ -1,5 +1,5 @@
 """Tensor: an array, the op that made it, and its error signal x̄ = ∂L/∂x (``.grad``)."""
-from . import autograd, backend
+from . import backend
 
 
 class Tensor:
@@ -133,4 +133,5 @@ def tensor(data, requires_grad=False, dtype=None):
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
+from . import autograd  # noqa: E402
 from . import functional as F  # noqa: E402  (functional needs Tensor defined first)

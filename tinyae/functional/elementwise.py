@@ -25,7 +25,7 @@ class Sub(Function):
         return a - b
 
     def backward(self, ybar):
-        return ybar, -ybar
+        return ybar, (-ybar if self.inputs[1].requires_grad else None)
 
 
 @register(S.binary())

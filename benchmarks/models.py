@@ -1,0 +1,86 @@
+"""The three reference autoencoders of the benchmark, built twice: in tinyae and in PyTorch.
+
+Same shapes, activations, batch, optimizer and loss in both frameworks (initial weights differ,
+which does not change the time of a step):
+
+    shallow  784-20-784, ReLU code, sigmoid output                       (2 Linear layers)
+    deep     784-1000-500-250-30-250-500-1000-784, ReLU, sigmoid output  (8 Linear layers,
+             Hinton & Salakhutdinov 2006)
+    conv     1×28×28 → Conv 16 (3×3, s2, p1) → 14×14 → Conv 32 (3×3, s2, p1) → 7×7 → Linear 20,
+             mirrored: Linear 32·7·7, ConvTranspose 16 → 14×14, ConvTranspose 1 → 28×28, sigmoid
+
+``image_shape(name)`` says whether a model eats flat rows (784,) or images (1, 28, 28).
+"""
+
+MODELS = ("shallow", "deep", "conv")
+
+DEEP_WIDTHS = (784, 1000, 500, 250, 30)
+
+
+def image_shape(name):
+    """The shape of one input example for model ``name``."""
+    return (1, 28, 28) if name == "conv" else (784,)
+
+
+def _check(name):
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}: choose from {', '.join(MODELS)}")
+
+
+def _mlp_layers(nn, widths, seed):
+    """Linear-ReLU-…-Linear-Sigmoid through ``widths`` (the last activation is the sigmoid)."""
+    layers = []
+    pairs = list(zip(widths[:-1], widths[1:]))
+    for i, (n_in, n_out) in enumerate(pairs):
+        layers.append(nn.Linear(n_in, n_out, **seed(i)))
+        layers.append(nn.Sigmoid() if i == len(pairs) - 1 else nn.ReLU())
+    return layers
+
+
+def _widths(name):
+    if name == "shallow":
+        return (784, 20, 784)
+    return DEEP_WIDTHS + DEEP_WIDTHS[-2::-1]  # 784 … 30 … 784
+
+
+def build_tinyae(name, seed=0):
+    """The model as a ``tinyae.nn.Sequential`` (float32 parameters)."""
+    from tinyae import nn
+    _check(name)
+
+    def rng(i):
+        return {"rng": seed + i}
+
+    if name != "conv":
+        return nn.Sequential(*_mlp_layers(nn, _widths(name), rng))
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, stride=2, padding=1, rng=seed), nn.ReLU(),
+        nn.Conv2d(16, 32, 3, stride=2, padding=1, rng=seed + 1), nn.ReLU(),
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 20, rng=seed + 2),
+        nn.Linear(20, 32 * 7 * 7, rng=seed + 3), nn.ReLU(), nn.Unflatten(1, (32, 7, 7)),
+        nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1, rng=seed + 4),
+        nn.ReLU(),
+        nn.ConvTranspose2d(16, 1, 3, stride=2, padding=1, output_padding=1, rng=seed + 5),
+        nn.Sigmoid())
+
+
+def build_torch(name, seed=0):
+    """The same model as a ``torch.nn.Sequential`` (float32, PyTorch's default init)."""
+    import torch
+    from torch import nn
+    _check(name)
+    torch.manual_seed(seed)
+    if name != "conv":
+        return nn.Sequential(*_mlp_layers(nn, _widths(name), lambda i: {}))
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 20),
+        nn.Linear(20, 32 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (32, 7, 7)),
+        nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+        nn.ConvTranspose2d(16, 1, 3, stride=2, padding=1, output_padding=1), nn.Sigmoid())
+
+
+def count_parameters(model):
+    """Number of trainable numbers in a tinyae or a PyTorch model."""
+    return sum(int(p.numel() if hasattr(p, "numel") else p.size) for p in model.parameters())

@@ -8,7 +8,7 @@ import pytest
 import tinyae
 import tinyae.nn as nn
 from tinyae.nn import init
-from tinyae.nn import module as module_file
+import tinyae.io
 from tinyae.tensor import Tensor
 
 from tinyae.gradcheck import check_module
@@ -188,7 +188,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     def failing_writer(fileobj, arrays):
         fileobj.write(b"PK\x03\x04 half an archive")
         raise OSError("disk full (simulated)")
-    monkeypatch.setattr(module_file, "_write_arrays", failing_writer)
+    monkeypatch.setattr(tinyae.io, "_write", failing_writer)
     changed = TwoLayer()
     changed.encoder.weight.data[...] = 1
     with pytest.raises(OSError, match="simulated"):

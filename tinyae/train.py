@@ -24,7 +24,6 @@ import inspect
 import json
 import math
 import os
-import tempfile
 import time
 
 import numpy
@@ -32,6 +31,7 @@ from tqdm.auto import tqdm
 
 from . import backend
 from .autograd import no_grad
+from .io import save_npz_atomic
 from .nn import Module
 from .optim import clip_grad_norm_
 from .tensor import Tensor
@@ -255,19 +255,7 @@ def save_checkpoint(path, state, history=None):
     arrays["meta.json"] = numpy.array(json.dumps(meta))
     if history is not None:
         arrays["history.json"] = numpy.array(history.to_json())
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            numpy.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+    return save_npz_atomic(path, arrays)
 
 
 def load_checkpoint(path):

@@ -16,12 +16,12 @@ attribute registers it, in order, as in PyTorch::
 destroys the previous checkpoint.
 """
 import os
-import tempfile
 from collections import OrderedDict
 
 import numpy
 
 from .. import backend
+from ..io import save_npz_atomic
 from ..tensor import Tensor
 
 
@@ -225,27 +225,9 @@ class Module:
         return missing, unexpected
 
     def save(self, path):
-        """Write ``state_dict()`` to ``path`` as an .npz archive, atomically: the data goes to a
-        temporary file in the same directory, is flushed to disk, then renamed over ``path``.
-        A crash midway leaves the previous file intact. Returns ``path``."""
-        path = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(directory):
-            raise FileNotFoundError(f"cannot save to {path!r}: the directory {directory!r} does "
-                                    "not exist; create it first (os.makedirs)")
-        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp",
-                                   dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                _write_arrays(f, self.state_dict())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)  # atomic on POSIX and Windows
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
-        return path
+        """Write ``state_dict()`` to ``path`` as an .npz archive, atomically (a crash midway
+        leaves the previous file intact; see ``tinyae.io.save_npz_atomic``). Returns ``path``."""
+        return save_npz_atomic(path, self.state_dict())
 
     def load(self, path, strict=True):
         """Load parameters saved by ``save(path)``; returns the module."""
@@ -271,11 +253,6 @@ class Module:
             return f"{type(self).__name__}({self.extra_repr()})"
         head = f"{type(self).__name__}(" + (f"{self.extra_repr()}" if self.extra_repr() else "")
         return head + "\n  " + "\n  ".join(lines) + "\n)"
-
-
-def _write_arrays(fileobj, arrays):
-    """The writer used by ``Module.save`` (a separate function so tests can make it fail)."""
-    numpy.savez(fileobj, **arrays)
 
 
 class ModuleList(Module):

@@ -1,0 +1,180 @@
+# %% [markdown]
+# # Lesson 08 · Overcomplete and sparse autoencoders
+#
+# An autoencoder whose code is *larger* than its input (overcomplete) has no bottleneck: it
+# can lower its loss all the way by learning the identity, r(x) ≈ x for every x, and then it
+# has learned nothing about the data. The test: feed it inputs that look nothing like the
+# data (pure noise). The identity copies noise as well as it copies digits.
+#
+# Sparsity puts the bottleneck back, not on the size of h but on how many of its units may
+# be active at once:
+#
+#     L1:  L = ℓ(r, x) + λ (1/N) Σₙ Σⱼ |hₙⱼ|                      (ReLU code)
+#     KL:  L = ℓ(r, x) + β Σⱼ KL(ρ ‖ ρ̂ⱼ),   ρ̂ⱼ = (1/N) Σₙ hₙⱼ      (sigmoid code, Ng's sparse AE)
+#
+# With few active units per input, the code can only afford the patterns the data are made
+# of (pen strokes); noise, which is made of no such patterns, is reconstructed badly.
+#
+# The data are 8×8 patches cut at random places from MNIST digits (64 → 256 → 64, 4×
+# overcomplete). Why not whole 28×28 digits? Border pixels are 0 in every training image, so
+# the weights leaving them never get a gradient (W̄ = z̄ xᵀ with xⱼ = 0 gives W̄ᵢⱼ = 0): no
+# autoencoder trained on digits can learn to copy noise there. In patches cut anywhere, every
+# input varies.
+#
+# Run: `python lessons/08_overcomplete_sparse.py [--quick] [--out DIR] [--seed N]`
+
+# %%
+import sys
+from pathlib import Path
+
+# Run from a checkout without installing: put the repository root on the import path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]) if "__file__" in globals() else "..")
+
+import numpy as np  # noqa: E402
+
+from tinyae import no_grad, optim, viz  # noqa: E402
+from tinyae.data import DataLoader  # noqa: E402
+from tinyae.lesson import Lesson  # noqa: E402
+from tinyae.models import KLSparsity, L1Sparsity, MLPAutoencoder  # noqa: E402
+from tinyae.train import fit  # noqa: E402
+
+lesson = Lesson(
+    8, "Overcomplete and sparse autoencoders",
+    claim="An overcomplete AE without regularisation learns a near-identity: it reconstructs "
+          "pure noise almost perfectly, though it never saw any. L1 (ReLU code) or KL (sigmoid "
+          "code) sparsity leaves few units active per input and copies noise far worse; the "
+          "KL model's mean activation sits near its target ρ.",
+    reference="Ng, Sparse autoencoder lecture notes (ρ = 0.05); Goodfellow et al., Deep "
+              "Learning §14.2 (overcomplete AEs can learn the identity)")
+
+# %% [markdown]
+# ## Patches: 8×8 crops of digits, each with some ink
+
+# %%
+P = 8
+N_PATCHES = 2000 if lesson.quick else 20_000
+HIDDEN = 256
+RHO = 0.05
+
+
+def random_patches(images, n, rng):
+    """n random P×P crops (flattened to P², float32) holding at least 3 pixels' worth of ink."""
+    images = images.reshape(-1, 28, 28)
+    found, count = [], 0
+    while count < n:
+        i = rng.integers(0, len(images), n)
+        r, c = rng.integers(0, 28 - P + 1, n), rng.integers(0, 28 - P + 1, n)
+        crops = np.stack([images[a, b:b + P, d:d + P] for a, b, d in zip(i, r, c)])
+        crops = crops.reshape(n, P * P)[crops.sum(axis=(1, 2)) > 3]
+        found.append(crops)
+        count += len(crops)
+    return np.concatenate(found)[:n].astype(np.float32)
+
+
+train_images, _ = lesson.mnist("train", n=20_000, quick_n=2000)
+test_images, _ = lesson.mnist("test", n=5000, quick_n=500)
+x_train = random_patches(train_images, N_PATCHES, lesson.rng)
+x_test = random_patches(test_images, 2000, lesson.rng)
+noise = lesson.rng.random(x_test.shape).astype(np.float32)   # uniform in [0, 1]
+print(f"{len(x_train):,} training and {len(x_test):,} test patches of {P}×{P}; "
+      f"{len(noise):,} noise patches, uniform in [0, 1]")
+
+# %% [markdown]
+# ## Three 64 → 256 → 64 autoencoders (linear output, squared error per patch)
+# * plain: ReLU code, no penalty.
+# * L1: ReLU code + λ Σ|h|. Tied weights (decoder = encoderᵀ): with free decoder weights the
+#   net could shrink h by c and grow the decoder by c, making the penalty vanish for free.
+# * KL: sigmoid code + β Σ KL(ρ‖ρ̂ⱼ). A larger step size: every unit starts at ρ̂ ≈ 0.5 and its
+#   bias has to travel to logit(0.05) ≈ −3.
+
+# %%
+EPOCHS = 5 if lesson.quick else 15
+BATCH = 64 if lesson.quick else 128
+specs = {
+    "plain": dict(latent_activation="relu", tied=True, lr=5e-3),
+    "L1": dict(latent_activation="relu", tied=True, lr=5e-3, regularizers=[L1Sparsity(0.1)]),
+    "KL": dict(latent_activation="sigmoid", lr=1e-2, regularizers=[KLSparsity(RHO, 0.5)]),
+}
+models = {}
+for name, spec in specs.items():
+    spec = dict(spec)
+    lr = spec.pop("lr")
+    model = MLPAutoencoder([P * P, HIDDEN], output_activation=None, reconstruction="sse",
+                           rng=lesson.seed, **spec)
+    print(f"training {name} ...")
+    fit(model, lambda m, xb: m.loss(xb), optim.Adam(model.parameters(), lr=lr),
+        DataLoader(lesson.asarray(x_train), batch_size=BATCH, shuffle=True, seed=lesson.seed),
+        epochs=EPOCHS, seed=lesson.seed, verbose=False, progress=not lesson.quick)
+    model.eval()
+    models[name] = model
+
+# %% [markdown]
+# ## Measure: reconstruction of patches and of noise, and how many units fire
+
+# %%
+def run(model, x):
+    with no_grad():
+        h = model.encode(lesson.asarray(x))
+        return h.numpy(), model.decode(h).numpy()
+
+
+stats, recons = {}, {}
+for name, model in models.items():
+    h, r = run(model, x_test)
+    h_noise, r_noise = run(model, noise)
+    mse, mse_noise = float(((r - x_test) ** 2).mean()), float(((r_noise - noise) ** 2).mean())
+    stats[name] = dict(mse=mse, mse_noise=mse_noise, mean_h=float(h.mean()),
+                       active=float((h > 0.1).mean()), nonzero=float((h > 0).mean()))
+    recons[name] = (r, r_noise)
+rows = [[name, s["mse"], s["mse_noise"], s["mse_noise"] / s["mse"], s["mean_h"], s["active"],
+         s["nonzero"] if name != "KL" else None] for name, s in stats.items()]
+lesson.table(rows, ["model", "MSE patches", "MSE noise", "noise / patches", "mean h",
+                    "frac h > 0.1", "frac h > 0"], fmt=".4g",
+             title=f"on {len(x_test):,} test patches and {len(noise):,} noise patches "
+                   f"(noise variance 1/12 = 0.0833; ρ = {RHO})")
+
+# %%
+plain, l1, kl = stats["plain"], stats["L1"], stats["KL"]
+noise_var = 1 / 12
+copy_limit = 0.05 if lesson.quick else 0.01
+lesson.check(plain["mse_noise"] < copy_limit * noise_var,
+             f"the plain overcomplete AE is a near-identity, it copies noise: only "
+             f"{plain['mse_noise'] / noise_var:.2%} of the noise variance is left in "
+             f"r(noise) − noise (< {copy_limit:.0%}; MSE {plain['mse_noise']:.2e})")
+for name, s in (("L1", l1), ("KL", kl)):
+    lesson.check(s["mse_noise"] > 5 * plain["mse_noise"],
+                 f"the {name}-sparse AE copies noise far worse: MSE {s['mse_noise']:.2e} vs the "
+                 f"plain AE's {plain['mse_noise']:.2e} ({s['mse_noise'] / plain['mse_noise']:.0f}×"
+                 f" > 5×)")
+mean_factor, active_factor = (2, 1.5) if lesson.quick else (3, 2)
+for name, s in (("L1", l1), ("KL", kl)):
+    lesson.check(s["mean_h"] < plain["mean_h"] / mean_factor and
+                 s["active"] < plain["active"] / active_factor,
+                 f"the {name}-sparse code is sparse: mean h {s['mean_h']:.3f} vs plain "
+                 f"{plain['mean_h']:.3f} (< 1/{mean_factor}), {s['active']:.1%} vs "
+                 f"{plain['active']:.1%} of units above 0.1 (< 1/{active_factor:g})")
+rho_tol = 0.6 if lesson.quick else 0.3
+lesson.check(abs(kl["mean_h"] - RHO) < rho_tol * RHO,
+             f"the KL model's mean activation {kl['mean_h']:.4f} is within {rho_tol:.0%} of "
+             f"ρ = {RHO}")
+
+# %% [markdown]
+# ## Pictures: reconstructions of patches and of noise, and the filters
+# The plain AE's filters look like noise (any basis will do for the identity). Many of the
+# L1 model's are small localised pieces of strokes. The KL model's stay noisy: Ng's recipe
+# also adds weight decay, which this lesson leaves out to change one thing at a time.
+
+# %%
+show = slice(0, 12)
+fig = viz.image_grid([x_test[show]] + [recons[n][0][show] for n in models] +
+                     [noise[show]] + [recons[n][1][show] for n in models],
+                     row_titles=["patches", "plain", "L1", "KL", "noise", "plain", "L1", "KL"],
+                     image_shape=(P, P),
+                     title="digit patches and noise, and what each autoencoder returns")
+lesson.figure(fig, "reconstructions")
+for name, model in models.items():
+    fig = viz.weight_tiles(model.encoder[0].weight, image_shape=(P, P), n=64,
+                           title=f"{name}: encoder filters (first 64 of {HIDDEN})")
+    lesson.figure(fig, f"filters_{name.lower()}")
+
+lesson.done()

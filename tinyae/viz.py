@@ -328,25 +328,6 @@ def manifold_3d(points, surface=None, colors=None, path=None, title=None, color_
 
 
 # --- computation graph ---------------------------------------------------------------------
-def _graph(loss):
-    """Nodes {id: tensor} and edges [(input id, output id)] in topological order, read from the
-    Functions recorded in the graph: nothing is computed or released."""
-    from .autograd import topological_order
-    nodes, edges = {id(loss): loss}, {}  # a dict keeps order and drops repeats (x * x)
-    for fn in topological_order([loss]):
-        if fn.released:
-            raise ValueError("the graph was freed by backward(): call draw_graph before "
-                             "backward(), or pass retain_graph=True to backward()")
-        out = fn.output
-        if out is None:  # only the engine's weak reference was left: nothing to draw
-            continue
-        nodes[id(out)] = out
-        for x in fn.inputs:
-            nodes.setdefault(id(x), x)
-            edges[id(x), id(out)] = None
-    return nodes, list(edges)
-
-
 def _layout(nodes, edges):
     """Column = depth (longest path from a leaf). An edge spanning several columns passes
     through a hidden waypoint in each column between, so it gets its own lane instead of
@@ -401,7 +382,15 @@ def draw_graph(loss, path=None, max_nodes=120):
     if loss._creator is None:
         raise ValueError("this tensor is a leaf: no op recorded it. Compute it from tensors "
                          "with requires_grad=True (and outside no_grad()) to record a graph")
-    nodes, edges = _graph(loss)
+    from .trace import graph_nodes  # the same walk of the graph the trace table prints
+    try:
+        graph, uses = graph_nodes(loss)
+    except RuntimeError:
+        raise ValueError("the graph was freed by backward(): call draw_graph before "
+                         "backward(), or pass retain_graph=True to backward()") from None
+    nodes = {node.index: node.tensor for node in graph}
+    edges = list(dict.fromkeys(uses))  # one arrow per input → output, even for x * x
+    loss_key = graph[-1].index
     if len(nodes) > max_nodes:
         raise ValueError(f"the graph has {len(nodes)} tensors, more than max_nodes={max_nodes} "
                          "can show legibly: draw a smaller piece, or raise max_nodes")
@@ -412,7 +401,7 @@ def draw_graph(loss, path=None, max_nodes=120):
     ax.axis("off")
     boxes = {}
     for k, t in nodes.items():
-        color = ("#f4a6a6" if k == id(loss) else "#fcd9a8" if t._creator is not None
+        color = ("#f4a6a6" if k == loss_key else "#fcd9a8" if t._creator is not None
                  else "#b9d7f2" if t.requires_grad else "#dddddd")
         boxes[k] = ax.text(depth[k], -row[k], _node_label(t), ha="center", va="center",
                            fontsize=9, zorder=3,

@@ -1,8 +1,11 @@
 """Saving arrays safely: .npz archives that load without pickle, written atomically."""
+import json
 import os
 import tempfile
 
 import numpy
+
+from . import backend
 
 
 def save_npz_atomic(path, arrays):
@@ -34,3 +37,44 @@ def save_npz_atomic(path, arrays):
 def _write(fileobj, arrays):
     """The writer (a separate function so tests can make it fail midway)."""
     numpy.savez(fileobj, **arrays)
+
+
+def save_tree(path, tree):
+    """Save nested dicts/lists of arrays, numbers, strings and None (a checkpoint) to one .npz:
+    every array is an entry named by its path in the tree (``state/model/0.weight``), the rest
+    is JSON in the 0-d string entry 'tree.json'. Atomic, and loads without pickle."""
+    arrays = {}
+    arrays["tree.json"] = numpy.array(json.dumps(_pack(tree, arrays, "")))
+    return save_npz_atomic(path, arrays)
+
+
+def load_tree(path):
+    """The tree written by ``save_tree``, with NumPy arrays in place."""
+    with numpy.load(os.fspath(path), allow_pickle=False) as archive:
+        return _unpack(json.loads(str(archive["tree.json"][()])), archive)
+
+
+def _pack(obj, arrays, key):
+    """Arrays go to ``arrays`` under their path; everything else stays as JSON."""
+    if backend.is_array(obj):
+        arrays[key] = backend.to_numpy(obj)
+        return {"__array__": key}
+    if isinstance(obj, numpy.generic):
+        return obj.item()
+    if isinstance(obj, dict):
+        return {str(k): _pack(v, arrays, f"{key}/{k}" if key else str(k)) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_pack(v, arrays, f"{key}/{i}" if key else str(i)) for i, v in enumerate(obj)]
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise TypeError(f"cannot store a {type(obj).__name__} at {key!r} in a checkpoint")
+
+
+def _unpack(obj, archive):
+    if isinstance(obj, dict):
+        if set(obj) == {"__array__"}:
+            return archive[obj["__array__"]]
+        return {k: _unpack(v, archive) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_unpack(v, archive) for v in obj]
+    return obj

@@ -29,9 +29,8 @@ import time
 import numpy
 from tqdm.auto import tqdm
 
-from . import backend
 from .autograd import no_grad
-from .io import save_npz_atomic
+from .io import load_tree, save_tree
 from .nn import Module
 from .optim import clip_grad_norm_
 from .tensor import Tensor
@@ -219,52 +218,22 @@ def _set_rng_states(generators, states):
 
 
 # --- checkpoints -----------------------------------------------------------------------------
-def _pack(obj, arrays, key):
-    """Arrays go to ``arrays`` under their path (``model/0.weight``); the rest stays as JSON."""
-    if backend.is_array(obj):
-        arrays[key] = backend.to_numpy(obj)
-        return {"__array__": key}
-    if isinstance(obj, numpy.generic):
-        return obj.item()
-    if isinstance(obj, dict):
-        return {str(k): _pack(v, arrays, f"{key}/{k}") for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_pack(v, arrays, f"{key}/{i}") for i, v in enumerate(obj)]
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    raise TypeError(f"cannot store a {type(obj).__name__} at {key!r} in a checkpoint")
-
-
-def _unpack(obj, archive):
-    if isinstance(obj, dict):
-        if set(obj) == {"__array__"}:
-            return archive[obj["__array__"]]
-        return {k: _unpack(v, archive) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_unpack(v, archive) for v in obj]
-    return obj
-
-
 def save_checkpoint(path, state, history=None):
     """Write ``state`` (nested dicts/lists of arrays, numbers and strings) to an .npz archive
-    that loads with ``numpy.load(path, allow_pickle=False)``: arrays are entries named by their
-    path, the rest is JSON in the 0-d string entry 'meta.json' (the History in 'history.json').
-    Atomic: written to a temporary file, flushed to disk (fsync), then renamed over ``path``."""
-    arrays = {}
-    meta = _pack(state, arrays, "state")
-    arrays["meta.json"] = numpy.array(json.dumps(meta))
+    that loads with ``allow_pickle=False``, atomically (``tinyae.io.save_tree``); the History
+    goes in the 0-d string entry 'history.json'."""
+    tree = {"state": state}
     if history is not None:
-        arrays["history.json"] = numpy.array(history.to_json())
-    return save_npz_atomic(path, arrays)
+        tree["history.json"] = numpy.array(history.to_json())
+    return save_tree(path, tree)
 
 
 def load_checkpoint(path):
     """``(state, history)`` as saved by ``save_checkpoint``; e.g. ``model.load_state_dict(
     state['model'])`` restores the weights of a checkpoint written by fit()."""
-    with numpy.load(os.fspath(path), allow_pickle=False) as archive:
-        state = _unpack(json.loads(str(archive["meta.json"][()])), archive)
-        history = History.from_json(str(archive["history.json"][()])) if "history.json" in archive else None
-    return state, history
+    saved = load_tree(path)
+    history = saved.get("history.json")
+    return saved["state"], (None if history is None else History.from_json(str(history[()])))
 
 
 # --- fit -------------------------------------------------------------------------------------

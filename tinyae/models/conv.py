@@ -30,25 +30,27 @@ class ConvAutoencoder(Autoencoder):
         rng = np.random.default_rng(rng)
         self.image_shape = tuple(image_shape)
         pad = kernel_size // 2
-        encoder, widths = [], [c] + list(channels)
+        encoder_layers, widths = [], [c] + list(channels)
         for a, b in zip(widths[:-1], widths[1:]):
-            encoder += [nn.Conv2d(a, b, kernel_size, stride=2, padding=pad, rng=rng),
-                        activation_layer(activation)]
+            encoder_layers += [nn.Conv2d(a, b, kernel_size, stride=2, padding=pad, rng=rng),
+                               activation_layer(activation)]
         inner = (channels[-1], h // scale, w // scale)
         flat = int(np.prod(inner))
-        encoder += [nn.Flatten(1), nn.Linear(flat, latent, rng=rng), activation_layer(latent_activation)]
-        decoder_layers = [nn.Linear(latent, flat, rng=rng), activation_layer(activation), nn.Unflatten(1, inner)]
+        encoder_layers += [nn.Flatten(1), nn.Linear(flat, latent, rng=rng),
+                           activation_layer(latent_activation)]
+        decoder_layers = [nn.Linear(latent, flat, rng=rng), activation_layer(activation),
+                          nn.Unflatten(1, inner)]
         back = list(reversed(widths))
         for i, (a, b) in enumerate(zip(back[:-1], back[1:])):
             last = i == len(back) - 2
             if decoder == "transpose":
                 decoder_layers.append(nn.ConvTranspose2d(a, b, kernel_size, stride=2, padding=pad,
-                                                  output_padding=1, rng=rng))
+                                                         output_padding=1, rng=rng))
             else:
                 decoder_layers += [nn.Upsample(scale_factor=2),
-                            nn.Conv2d(a, b, kernel_size, padding=pad, rng=rng)]
+                                   nn.Conv2d(a, b, kernel_size, padding=pad, rng=rng)]
             decoder_layers.append(activation_layer(output_activation if last else activation))
-        self.encoder = nn.Sequential(*[m for m in encoder if m is not None])
+        self.encoder = nn.Sequential(*[m for m in encoder_layers if m is not None])
         self.decoder = nn.Sequential(*[m for m in decoder_layers if m is not None])
 
     def encode(self, x):

@@ -17,7 +17,7 @@
 # computed from the output layer's logits z (losses.bce_with_logits: stable, z̄ = σ(z) − x),
 # and evaluated in squared error. So the model's last layer is linear and r = σ(z).
 #
-# Run: `python lessons/06_shallow_vs_deep.py [--quick] [--minutes M] [--out DIR] [--seed N]`
+# Run: `python lessons/06_shallow_vs_deep.py [--quick] [--minutes M] [--max-epochs E] [--out DIR] [--seed N]`
 # (the real run needs the full MNIST: set TINYAE_DATA to the folder holding mnist/).
 
 # %%
@@ -47,6 +47,10 @@ def add_arguments(parser):
                         help="wall-clock budget for training the deep network of part B "
                              "(default 12); its number of epochs is chosen from the first "
                              "epoch's time")
+    parser.add_argument("--max-epochs", type=int, default=30,
+                        help="at most this many epochs for the deep network (default 30): on a "
+                             "fast machine or the small embedded data a time budget alone would "
+                             "run hundreds of epochs, and the network would overfit")
 
 
 lesson = Lesson(
@@ -158,7 +162,7 @@ lesson.figure(viz.image_grid(
 # weights. Its hidden units are ELUs, not H&S's logistic units: trained end to end from a
 # random start, eight layers of logistic units sit for a long time on a plateau near the mean
 # image (the difficulty H&S's RBM pretraining was invented to get around); ELUs do not.
-# Its number of epochs is what fits in --minutes. Quick mode uses a narrower 784-256-128-64-30.
+# Its number of epochs is what fits in --minutes, at most --max-epochs. Quick mode uses a narrower 784-256-128-64-30.
 
 # %%
 began = time.perf_counter()
@@ -186,7 +190,8 @@ loader = DataLoader(lesson.asarray(x_train), batch_size=BATCH, shuffle=True, see
 hist_1, time_1 = train(deep, 1, lr_deep, f"{deep_name}, first epoch",
                        first=(opt_deep, loader))
 opt_deep.lr = lr_deep  # the one-epoch cosine of the first call ended at lr/100
-more = 9 if lesson.quick else max(1, int(lesson.args.minutes * 60 / time_1) - 1)
+more = 9 if lesson.quick else max(1, min(int(lesson.args.minutes * 60 / time_1),
+                                          lesson.args.max_epochs) - 1)
 hist_rest, time_rest = train(deep, more, lr_deep, "deep AE, the remaining epochs",
                              first=(opt_deep, loader))
 hist_deep = {k: hist_1[k] + hist_rest[k] for k in ("train_loss", "val_loss", "val_sse")}

@@ -238,8 +238,11 @@ else:
 # ## Figures: reconstructions and test error per epoch
 
 # %%
+# PCA's reconstructions leave [0, 1] a little; clipped for display only, so that all rows share
+# the pixels' 0–1 grey scale (the errors above are of the unclipped reconstructions).
 lesson.figure(viz.image_grid(
-    [x_test[show], p30.reconstruct(x_test[show]), reconstruct_with(logistic)(x_test[show]),
+    [x_test[show], np.clip(p30.reconstruct(x_test[show]), 0, 1),
+     reconstruct_with(logistic)(x_test[show]),
      reconstruct_with(deep)(x_test[show])],
     ["test digits", "PCA-30", "logistic PCA", "deep AE"],
     title="(B) reconstructions from 30 numbers"), "B_reconstructions")

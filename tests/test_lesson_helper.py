@@ -196,11 +196,11 @@ def test_mnist_quick_uses_embedded_subset_without_download(tmp_path, monkeypatch
     assert "embedded MNIST subset" in out and "first 50 of 1,000" in out
 
 
-# ------------------------------------------------------------------ lessons 00 and 01
+# ------------------------------------------------------------------ lessons 00 and 03
 
 @pytest.mark.parametrize("script, claims", [
     ("00_gradient_descent.py", ["stopping rule", "matches lstsq", "SGD"]),
-    ("01_backprop_by_hand.py", ["(a)", "(b) fan-out", "(c) engine", "(c) hand-written"]),
+    ("03_backprop_by_hand.py", ["(a)", "(b) fan-out", "(c) engine", "(c) hand-written"]),
 ])
 def test_lesson_runs_quick(script, claims, tmp_path):
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONIOENCODING": "utf-8"}
@@ -217,9 +217,9 @@ def test_lesson_runs_quick(script, claims, tmp_path):
 
 def test_lesson_runs_via_runpy(tmp_path, monkeypatch, capsys):
     """The CLI runs lessons with runpy; flags come from sys.argv as for a script."""
-    path = str(ROOT / "lessons" / "01_backprop_by_hand.py")
+    path = str(ROOT / "lessons" / "03_backprop_by_hand.py")
     monkeypatch.setattr(sys, "argv", [path, "--quick", "--out", str(tmp_path)])
     runpy.run_path(path, run_name="__main__")
     out = capsys.readouterr().out
-    assert "Lesson 01 · Backprop by hand" in out and "claim(s) held" in out
+    assert "Lesson 03 · Backprop by hand" in out and "claim(s) held" in out
     assert (tmp_path / "finite_difference_error.png").is_file()

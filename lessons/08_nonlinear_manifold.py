@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Lesson 05 · A curved manifold: linear AE (= PCA) vs a deep AE with a 2-unit code
+# # Lesson 08 · A curved manifold: linear AE (= PCA) vs a deep AE with a 2-unit code
 #
 # The data lie on a curved 2-D surface in 3-D, the saddle x₃ = x₁² − x₂² over the square
 # [−1, 1]², plus a little noise. Two autoencoders, both with a code of 2 numbers:
@@ -13,7 +13,7 @@
 # nonlinear maps F₁ (unroll the surface to 2 coordinates) and F₂ (roll them back up) can follow
 # the curvature: its error drops to the noise level.
 #
-# Run: `python lessons/05_nonlinear_manifold.py [--quick] [--out DIR] [--seed N]`
+# Run: `python lessons/08_nonlinear_manifold.py [--quick] [--out DIR] [--seed N]`
 
 # %%
 import sys
@@ -32,7 +32,7 @@ from tinyae.train import fit  # noqa: E402
 from tinyae import viz  # noqa: E402
 
 lesson = Lesson(
-    5, "Nonlinear manifold",
+    8, "Nonlinear manifold",
     claim="On data from a curved 2-D surface in 3-D, a linear autoencoder with 2 units can do "
           "no better than PCA (it finds the same plane), while a deep autoencoder with a 2-unit "
           "bottleneck (3-64-2-64-3, tanh) follows the curvature: its reconstruction error is "

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Lesson 07 · Convolutional vs fully connected autoencoder
+# # Lesson 10 · Convolutional vs fully connected autoencoder
 #
 # Both autoencoders squeeze a 28×28 digit through a code of the same size k and are trained
 # the same way (Adam, BCE per pixel, the same epochs and batches). They differ in how they
@@ -23,8 +23,8 @@
 #
 # and the mean squared error per pixel beside it, with PCA at the same k for scale.
 #
-# Run: `python lessons/07_conv_ae.py [--quick] [--out DIR] [--seed N] [--epochs E]`
-# (full MNIST: `TINYAE_DATA=/path/to/data python lessons/07_conv_ae.py`)
+# Run: `python lessons/10_conv_ae.py [--quick] [--out DIR] [--seed N] [--epochs E]`
+# (full MNIST: `TINYAE_DATA=/path/to/data python lessons/10_conv_ae.py`)
 
 # %%
 import sys
@@ -43,7 +43,7 @@ from tinyae.models import ConvAutoencoder, MLPAutoencoder, pca  # noqa: E402
 from tinyae.train import fit  # noqa: E402
 
 lesson = Lesson(
-    7, "Convolutional autoencoder",
+    10, "Convolutional autoencoder",
     claim="At the same code size, a convolutional AE (3×3 stride-2 convs, transposed-conv "
           "decoder) reconstructs MNIST test digits as well as or better than a deep fully "
           "connected AE, with several times fewer parameters: its conv layers need "

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Lesson 08 · Overcomplete and sparse autoencoders
+# # Lesson 11 · Overcomplete and sparse autoencoders
 #
 # An autoencoder whose code is *larger* than its input (overcomplete) has no bottleneck: it
 # can lower its loss all the way by learning the identity, r(x) ≈ x for every x, and then it
@@ -21,7 +21,7 @@
 # autoencoder trained on digits can learn to copy noise there. In patches cut anywhere, every
 # input varies.
 #
-# Run: `python lessons/08_overcomplete_sparse.py [--quick] [--out DIR] [--seed N]`
+# Run: `python lessons/11_overcomplete_sparse.py [--quick] [--out DIR] [--seed N]`
 
 # %%
 import sys
@@ -39,7 +39,7 @@ from tinyae.models import KLSparsity, L1Sparsity, MLPAutoencoder  # noqa: E402
 from tinyae.train import fit  # noqa: E402
 
 lesson = Lesson(
-    8, "Overcomplete and sparse autoencoders",
+    11, "Overcomplete and sparse autoencoders",
     claim="An overcomplete AE without regularisation learns a near-identity: it reconstructs "
           "pure noise almost perfectly, though it never saw any. L1 (ReLU code) or KL (sigmoid "
           "code) sparsity leaves few units active per input and copies noise far worse; the "

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Lesson 04 · The 8-3-8 encoder: a network invents a binary code
+# # Lesson 07 · The 8-3-8 encoder: a network invents a binary code
 #
 # Mitchell (1997, Fig. 4.7): eight one-hot inputs, three sigmoid hidden units, eight sigmoid
 # outputs, trained to reproduce the input. Eight patterns must pass through three units, and
@@ -15,7 +15,7 @@
 # input), whether rounding h gives eight *distinct* 3-bit codes, and how far h is from
 # binary (max |h − round(h)|).
 #
-# Run: `python lessons/04_encoder_838.py [--quick] [--out DIR] [--seed N]`
+# Run: `python lessons/07_encoder_838.py [--quick] [--out DIR] [--seed N]`
 
 # %%
 import sys
@@ -36,7 +36,7 @@ from tinyae.models import MLPAutoencoder  # noqa: E402
 BINARY_TOLERANCE = 0.2    # "near binary": every hidden value within 0.2 of 0 or 1
 
 lesson = Lesson(
-    4, "The 8-3-8 encoder",
+    7, "The 8-3-8 encoder",
     claim="A 8-3-8 sigmoid network trained to reproduce one-hot inputs reconstructs all "
           "eight, and its three hidden values round to eight distinct 3-bit codes.",
     reference="Mitchell 1997, Machine Learning, Fig. 4.7")

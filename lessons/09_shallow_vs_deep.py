@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Lesson 06 · Shallow vs deep autoencoders on MNIST
+# # Lesson 09 · Shallow vs deep autoencoders on MNIST
 #
 # (A) Same code size (20 numbers), same training: a one-layer encoder/decoder 784-20-784
 #     against a deeper one 784-256-64-20-64-256-784. Depth buys a lower test error.
@@ -17,7 +17,7 @@
 # computed from the output layer's logits z (losses.bce_with_logits: stable, z̄ = σ(z) − x),
 # and evaluated in squared error. So the model's last layer is linear and r = σ(z).
 #
-# Run: `python lessons/06_shallow_vs_deep.py [--quick] [--minutes M] [--max-epochs E] [--out DIR] [--seed N]`
+# Run: `python lessons/09_shallow_vs_deep.py [--quick] [--minutes M] [--max-epochs E] [--out DIR] [--seed N]`
 # (the real run needs the full MNIST: set TINYAE_DATA to the folder holding mnist/).
 
 # %%
@@ -54,7 +54,7 @@ def add_arguments(parser):
 
 
 lesson = Lesson(
-    6, "Shallow vs deep",
+    9, "Shallow vs deep",
     claim="With the same code size, a deep autoencoder reconstructs MNIST better than a "
           "shallow one; the 784-1000-500-250-30 network beats logistic PCA, which beats PCA "
           "(squared error per test image: deep < logistic PCA < PCA-30 = 13.87).",

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Lesson 01 · Backprop by hand
+# # Lesson 03 · Backprop by hand
 #
 # We write the error signals v̄ = ∂L/∂v by hand, in the notation of the slides, and compare
 # them with tinyae's backward pass and with central finite differences
@@ -9,7 +9,7 @@
 # (a) logistic least squares for one example, (b) the same with an L2 penalty (fan-out),
 # (c) a two-layer network for a mini-batch, in matrix form.
 #
-# Run: `python lessons/01_backprop_by_hand.py [--quick] [--out DIR] [--seed N]`
+# Run: `python lessons/03_backprop_by_hand.py [--quick] [--out DIR] [--seed N]`
 
 # %%
 import sys
@@ -27,7 +27,7 @@ from tinyae import Tensor  # noqa: E402
 from tinyae.lesson import Lesson  # noqa: E402
 
 lesson = Lesson(
-    1, "Backprop by hand",
+    3, "Backprop by hand",
     claim="The hand-written error signals (ȳ = y − t, z̄ = ȳ σ'(z), w̄ = z̄x, …; W̄ = z̄ xᵀ, "
           "h̄ = Wᵀȳ in matrix form) equal the engine's backward pass and central finite "
           "differences to float64 precision.",

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Lesson 03 · A linear autoencoder finds the PCA subspace
+# # Lesson 06 · A linear autoencoder finds the PCA subspace
 #
 # (1) The SVD of a data matrix (rows = samples), as in the course:
 #
@@ -13,7 +13,7 @@
 #     columns are *not* the principal components: any invertible mix W₂M, M⁻¹W₁ is just as
 #     good, and nothing in the loss prefers the components (Baldi & Hornik 1989).
 #
-# Run: `python lessons/03_linear_ae_pca.py [--quick] [--out DIR] [--seed N]`
+# Run: `python lessons/06_linear_ae_pca.py [--quick] [--out DIR] [--seed N]`
 # (full MNIST: point TINYAE_DATA at the folder holding mnist/, e.g. TINYAE_DATA=../shared/data)
 
 # %%
@@ -38,7 +38,7 @@ PCA_REFERENCE = 0.02354   # PCA test MSE per pixel, k = 20 (SVD of the 60k train
 K = 20
 
 lesson = Lesson(
-    3, "Linear autoencoder = PCA",
+    6, "Linear autoencoder = PCA",
     claim="A linear autoencoder trained on squared error reaches PCA's reconstruction error "
           "and its decoder spans the top-k principal subspace, but its weights are a mix of "
           "the principal components, not the components themselves.",

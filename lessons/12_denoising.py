@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Lesson 09 · Denoising autoencoders
+# # Lesson 12 · Denoising autoencoders
 #
 # A denoising autoencoder (DAE) sees a corrupted input x̃ ~ q(x̃ | x) and is trained to give
 # back the *clean* x:
@@ -17,7 +17,7 @@
 #    is a vector field pointing back to the curve (for Gaussian corruption of small σ,
 #    r(x) − x ≈ σ² ∂log p(x)/∂x, the score of the data density; Alain & Bengio 2014).
 #
-# Run: `python lessons/09_denoising.py [--quick] [--out DIR] [--seed N]`
+# Run: `python lessons/12_denoising.py [--quick] [--out DIR] [--seed N]`
 
 # %%
 import sys
@@ -35,7 +35,7 @@ from tinyae.models import GaussianNoise, MaskingNoise, MLPAutoencoder  # noqa: E
 from tinyae.train import fit  # noqa: E402
 
 lesson = Lesson(
-    9, "Denoising autoencoders",
+    12, "Denoising autoencoders",
     claim="A denoising AE trained to map corrupted inputs (masking or Gaussian noise) to the "
           "clean ones removes the noise: PSNR rises by several dB, much more than a plain AE "
           "of the same shape trained on clean data; on 2-D data near a curve its "

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Lesson 10 · Contractive autoencoders
+# # Lesson 13 · Contractive autoencoders
 #
 # A contractive autoencoder (CAE; Rifai et al. 2011) adds to the reconstruction loss the
 # squared Frobenius norm of the encoder's Jacobian J = ∂h/∂x:
@@ -17,7 +17,7 @@
 # responds to (its leading right singular vectors) should be tangent to the data manifold:
 # we compare them with a local PCA of each point's nearest training neighbours.
 #
-# Run: `python lessons/10_contractive.py [--quick] [--out DIR] [--seed N]`
+# Run: `python lessons/13_contractive.py [--quick] [--out DIR] [--seed N]`
 
 # %%
 import sys
@@ -36,7 +36,7 @@ from tinyae.models import (Contractive, MLPAutoencoder, jacobian_norm_sq,  # noq
 from tinyae.train import fit  # noqa: E402
 
 lesson = Lesson(
-    10, "Contractive autoencoders",
+    13, "Contractive autoencoders",
     claim="The contractive penalty λ‖J‖²_F makes the encoder much less sensitive to its input "
           "than a plain AE of the same shape (smaller ‖J‖_F on test data) at some cost in "
           "reconstruction, and the few directions it stays sensitive to are tangent to the "

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Lesson 02 · Inside the engine: the graph, its order, and gradient checks
+# # Lesson 05 · Inside the engine: the graph, its order, and gradient checks
 #
 # Every Tensor computed from tensors that require grad remembers the op that made it, so a
 # forward pass leaves behind a computation graph: leaves (inputs, parameters) at the start,
@@ -15,7 +15,7 @@
 # (d) create_graph=True: the backward pass is itself a graph, so it can be differentiated
 #     again (a second derivative, a Hessian-vector product).
 #
-# Run: `python lessons/02_engine.py [--quick] [--out DIR] [--seed N]`
+# Run: `python lessons/05_engine.py [--quick] [--out DIR] [--seed N]`
 
 # %%
 import sys
@@ -35,7 +35,7 @@ from tinyae.trace import graph_nodes, trace  # noqa: E402
 from tinyae.viz import draw_graph  # noqa: E402
 
 lesson = Lesson(
-    2, "The engine",
+    5, "The engine",
     claim="Reverse-mode autodiff over the recorded graph gives v̄ᵢ = Σⱼ v̄ⱼ ∂vⱼ/∂vᵢ for every "
           "node (equal to the hand-derived signals, fan-out summed), every registered op "
           "passes first- and second-order finite-difference checks, and create_graph=True "

@@ -155,7 +155,7 @@ ae = LinearAE(784, K, rng=lesson.seed)
 opt = optim.Adam(ae.parameters(), lr=3e-3)
 schedule = HoldThenDecay(opt, hold=epochs * 3 // 10, total=epochs, end_lr=3e-5)
 began = time.perf_counter()
-history = fit(ae, lambda model, xb: model.loss(xb), opt,
+history = fit(ae, opt,
               DataLoader(lesson.asarray(train_c), batch_size=batch, shuffle=True,
                          seed=lesson.seed),
               epochs, val_loader=DataLoader(lesson.asarray(test_c), batch_size=2000),

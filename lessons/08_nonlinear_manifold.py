@@ -72,7 +72,7 @@ def train(model, epochs, lr, batch_size):
     sched = optim.CosineAnnealingLR(opt, T_max=epochs, eta_min=lr / 100)
     loader = DataLoader(lesson.asarray(x_train), batch_size=batch_size, shuffle=True,
                         seed=lesson.seed)
-    return fit(model, losses.mse, opt, loader, epochs=epochs, scheduler=sched, seed=lesson.seed,
+    return fit(model, opt, loader, epochs, loss_fn=losses.mse, scheduler=sched, seed=lesson.seed,
                verbose=False)
 
 

@@ -107,7 +107,7 @@ def train(model, epochs, lr, name, first=None):
     sched = optim.CosineAnnealingLR(opt, T_max=epochs, eta_min=lr / 100)
     began = time.perf_counter()
     print(f"training {name}: {epochs} epoch(s) of {len(loader)} mini-batches of {BATCH}")
-    history = fit(model, bce_per_image, opt, loader, epochs=epochs, scheduler=sched,
+    history = fit(model, opt, loader, epochs, loss_fn=bce_per_image, scheduler=sched,
                   val_loader=DataLoader(lesson.asarray(x_test), batch_size=1000),
                   metrics={"sse": sse_per_image}, seed=None if first else lesson.seed,
                   verbose=not lesson.quick)

@@ -121,7 +121,7 @@ for name, model in models.items():
 histories = {}
 for name, model in models.items():
     lesson.section(f"training the {name} AE")
-    histories[name] = fit(model, lambda m, x: m.loss(x), optim.Adam(model.parameters(), lr=LR),
+    histories[name] = fit(model, optim.Adam(model.parameters(), lr=LR),
                           DataLoader(x_train, batch_size=BATCH, shuffle=True, seed=lesson.seed),
                           EPOCHS, val_loader=DataLoader(x_test, batch_size=1000),
                           seed=lesson.seed)

@@ -102,7 +102,7 @@ for name, spec in specs.items():
     model = MLPAutoencoder([P * P, HIDDEN], output_activation=None, reconstruction="sse",
                            rng=lesson.seed, **spec)
     print(f"training {name} ...")
-    fit(model, lambda m, xb: m.loss(xb), optim.Adam(model.parameters(), lr=lr),
+    fit(model, optim.Adam(model.parameters(), lr=lr),
         DataLoader(lesson.asarray(x_train), batch_size=BATCH, shuffle=True, seed=lesson.seed),
         epochs=EPOCHS, seed=lesson.seed, verbose=False, progress=not lesson.quick)
     model.eval()

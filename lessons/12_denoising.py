@@ -71,7 +71,7 @@ def train_ae(corruption, seed):
     model = MLPAutoencoder([784, HIDDEN], activation="relu", latent_activation="relu",
                            output_activation="sigmoid", reconstruction="bce",
                            corruption=corruption, rng=seed)
-    fit(model, lambda m, xb: m.loss(xb), optim.Adam(model.parameters(), lr=LR),
+    fit(model, optim.Adam(model.parameters(), lr=LR),
         DataLoader(x_train, batch_size=BATCH, shuffle=True, seed=seed), epochs=EPOCHS,
         seed=seed, verbose=False, progress=not lesson.quick)
     model.eval()       # from now on no corruption inside the model: we corrupt by hand
@@ -158,7 +158,7 @@ toy = MLPAutoencoder([2, 128], activation="tanh", latent_activation="tanh",
                      corruption=GaussianNoise(CURVE_SIGMA, seed=lesson.seed, clip=None),
                      rng=lesson.seed)
 toy_epochs = 60 if lesson.quick else 300
-fit(toy, lambda m, xb: m.loss(xb), optim.Adam(toy.parameters(), lr=3e-3),
+fit(toy, optim.Adam(toy.parameters(), lr=3e-3),
     DataLoader(lesson.asarray(points), batch_size=200, shuffle=True, seed=lesson.seed),
     epochs=toy_epochs, seed=lesson.seed, verbose=False, progress=not lesson.quick)
 toy.eval()

@@ -66,7 +66,7 @@ def train(regularizers, seed):
     model = MLPAutoencoder([784, HIDDEN], latent_activation="sigmoid",
                            output_activation="sigmoid", reconstruction="bce_sum",
                            regularizers=regularizers, rng=seed)
-    fit(model, lambda m, xb: m.loss(xb), optim.Adam(model.parameters(), lr=LR),
+    fit(model, optim.Adam(model.parameters(), lr=LR),
         DataLoader(x_train, batch_size=BATCH, shuffle=True, seed=seed), epochs=EPOCHS,
         seed=seed, verbose=False, progress=not lesson.quick)
     model.eval()
@@ -199,10 +199,10 @@ lesson.figure(fig, "cae_filters")
 # %%
 def softmax_regression_error(features_train, features_test, seed):
     clf = nn.Linear(features_train.shape[1], 10, rng=seed)
-    fit(clf, lambda m, batch: losses.cross_entropy(m(batch[0]), batch[1]),
-        optim.Adam(clf.parameters(), lr=3e-3),
+    fit(clf, optim.Adam(clf.parameters(), lr=3e-3),
         DataLoader(features_train, y_train_np.astype(np.int64), batch_size=128, shuffle=True,
-                   seed=seed), epochs=10, seed=seed, verbose=False, progress=False)
+                   seed=seed), epochs=10, loss_fn=losses.cross_entropy, target="label",
+        seed=seed, verbose=False, progress=False)
     with no_grad():
         predicted = clf(Tensor(features_test)).numpy().argmax(axis=1)
     return float((predicted != y_test_np).mean())

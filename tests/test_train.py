@@ -30,8 +30,8 @@ def _run(epochs=4, seed=0, model_seed=0, loader_seed=None, **kw):
     model = _model(model_seed)
     opt = optim.Adam(model.parameters(), lr=kw.pop("lr", 1e-2))
     x = _data()
-    history = fit(model, losses.mse, opt, DataLoader(x, batch_size=32, shuffle=True, seed=loader_seed),
-                  epochs, val_loader=DataLoader(_data(60, seed=1), batch_size=32), seed=seed,
+    history = fit(model, opt, DataLoader(x, batch_size=32, shuffle=True, seed=loader_seed),
+                  epochs, loss_fn=losses.mse, val_loader=DataLoader(_data(60, seed=1), batch_size=32), seed=seed,
                   progress=False, verbose=False, **kw)
     return model, opt, history
 
@@ -67,15 +67,15 @@ def test_loss_hook_metrics_and_scheduler():
     def accuracy(m, batch):
         return float((m(batch[0]).data.argmax(axis=1) == batch[1].data).mean())
 
-    history = fit(model, loss_fn, opt, DataLoader(x, y, batch_size=60), 3,
+    history = fit(model, opt, DataLoader(x, y, batch_size=60), 3, loss_fn=loss_fn,
                   val_loader=DataLoader(x, y, batch_size=120), metrics={"acc": accuracy},
                   scheduler=sched, progress=False, verbose=False)
     assert seen[0] == ("Tensor", False)
     assert history["lr"] == [0.5, 0.25, 0.125]
     assert history["val_acc"][-1] > 0.8
     # a plain (pred, target) loss with target='label' gives the same numbers as the hook
-    result = evaluate(model, losses.cross_entropy, DataLoader(x, y, batch_size=50), target="label")
-    assert result["loss"] == pytest.approx(evaluate(model, loss_fn, DataLoader(x, y, batch_size=50))["loss"])
+    result = evaluate(model, DataLoader(x, y, batch_size=50), losses.cross_entropy, target="label")
+    assert result["loss"] == pytest.approx(evaluate(model, DataLoader(x, y, batch_size=50), loss_fn)["loss"])
 
 
 def test_plain_loss_defaults_to_reconstructing_the_input():
@@ -84,7 +84,7 @@ def test_plain_loss_defaults_to_reconstructing_the_input():
     wrapped = as_loss_fn(lambda p, t: losses.bce(p.sigmoid(), t.clip(0, 1)))
     partial = functools.partial(losses.mse, reduction="sum")
     assert wrapped(model, Tensor(x)).item() == pytest.approx(expected)
-    assert evaluate(model, partial, DataLoader(x, batch_size=64))["loss"] == pytest.approx(
+    assert evaluate(model, DataLoader(x, batch_size=64), partial)["loss"] == pytest.approx(
         losses.mse(model(x), x, reduction="sum").item(), rel=1e-5)
 
 
@@ -108,7 +108,7 @@ def test_early_stopping_stops_and_restores_the_best_weights():
         if epoch == 3:
             opt.lr = 5.0  # far too large from now on: the val loss stops improving
 
-    history = fit(model, losses.mse, opt, DataLoader(_data(), batch_size=240), 30,
+    history = fit(model, opt, DataLoader(_data(), batch_size=240), 30, loss_fn=losses.mse,
                   val_loader=DataLoader(val_x, batch_size=60), early_stopping=2, clip_grad=1.0,
                   on_epoch_end=record, progress=False, verbose=False)
     assert history.stopped_early
@@ -177,8 +177,8 @@ def test_nan_loss_stops_with_a_clear_error():
     x = _data()
     x[5, 0] = np.nan
     with pytest.raises(FloatingPointError, match="lower learning rate|detect_anomaly"):
-        fit(model, losses.mse, optim.SGD(model.parameters(), lr=0.1), DataLoader(x, batch_size=8),
-            3, progress=False, verbose=False)
+        fit(model, optim.SGD(model.parameters(), lr=0.1), DataLoader(x, batch_size=8),
+            3, loss_fn=losses.mse, progress=False, verbose=False)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -192,12 +192,34 @@ def test_bad_arguments_are_named(kwargs, message):
     args = dict(epochs=2, val_loader=None, progress=False, verbose=False)
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
-        fit(model, losses.mse, optim.SGD(model.parameters(), lr=0.1),
-            DataLoader(_data(), batch_size=32), **args)
+        fit(model, optim.SGD(model.parameters(), lr=0.1),
+            DataLoader(_data(), batch_size=32), loss_fn=losses.mse, **args)
 
 
 def test_loss_fn_must_return_a_scalar_tensor():
     model = _model()
     with pytest.raises(ValueError, match="scalar"):
-        fit(model, lambda m, b: (m(b) - b) ** 2, optim.SGD(model.parameters(), lr=0.1),
-            DataLoader(_data(), batch_size=32), 1, progress=False, verbose=False)
+        fit(model, optim.SGD(model.parameters(), lr=0.1), DataLoader(_data(), batch_size=32), 1,
+            loss_fn=lambda m, b: (m(b) - b) ** 2, progress=False, verbose=False)
+
+
+def test_without_loss_fn_fit_minimises_the_models_own_loss():
+    from tinyae.models import MLPAutoencoder
+    x = _data()
+    model = MLPAutoencoder([D, K], activation="tanh", output_activation=None, rng=0)
+    history = fit(model, optim.Adam(model.parameters(), lr=1e-2), DataLoader(x, batch_size=32), 3,
+                  val_loader=DataLoader(x, batch_size=240), progress=False, verbose=False)
+    assert history["val_loss"][-1] == pytest.approx(model.loss(x).item(), rel=1e-5)
+    assert evaluate(model, DataLoader(x, batch_size=60))["loss"] == pytest.approx(
+        model.loss(x).item(), rel=1e-5)
+
+
+def test_a_model_without_loss_needs_loss_fn():
+    model = _model()
+    with pytest.raises(TypeError, match="loss_fn="):
+        fit(model, optim.SGD(model.parameters(), lr=0.1), DataLoader(_data(), batch_size=32), 1,
+            progress=False, verbose=False)
+    with pytest.raises(TypeError, match="loss_fn="):
+        evaluate(model, DataLoader(_data(), batch_size=32))
+    with pytest.raises(TypeError, match="the order is fit"):  # the old order, loss first
+        fit(model, losses.mse, optim.SGD(model.parameters(), lr=0.1), DataLoader(_data()), 1)

@@ -181,9 +181,10 @@ def cmd_train(args):
     x_train, x_test = _load_data(args.data, args.quick, flatten=args.model != "conv")
     print(f"model {args.model}: {model.num_parameters():,} parameters; "
           f"{len(x_train):,} train / {len(x_test):,} test images")
-    history = fit(model, losses.bce, optim.Adam(model.parameters(), lr=args.lr),
+    history = fit(model, optim.Adam(model.parameters(), lr=args.lr),
                   DataLoader(x_train, batch_size=args.batch_size, shuffle=True),
-                  args.epochs, val_loader=DataLoader(x_test, batch_size=1000), seed=args.seed,
+                  args.epochs, loss_fn=losses.bce, val_loader=DataLoader(x_test, batch_size=1000),
+                  seed=args.seed,
                   checkpoint_dir=out / "checkpoints", resume=args.resume, verbose=False)
     print(history.table())
     print(f"test BCE per pixel after {history.epochs} epochs: {history['val_loss'][-1]:.4f}")

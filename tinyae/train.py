@@ -1,20 +1,25 @@
 """The training loop: ``fit()``, its ``History``, checkpoints and seeding.
 
-    from tinyae import losses, nn, optim
+    from tinyae import optim
     from tinyae.data import DataLoader
+    from tinyae.models import MLPAutoencoder
     from tinyae.train import fit
 
-    model = nn.Sequential(nn.Linear(784, 32, rng=0), nn.ReLU(), nn.Linear(32, 784, rng=1), nn.Sigmoid())
-    history = fit(model, losses.bce, optim.Adam(model.parameters()),
+    model = MLPAutoencoder([784, 32], reconstruction="bce")
+    history = fit(model, optim.Adam(model.parameters()),
                   DataLoader(x_train, batch_size=256, shuffle=True), epochs=10,
                   val_loader=DataLoader(x_test, batch_size=1000), seed=0)
 
-THE loss convention: ``loss_fn(model, batch) -> scalar Tensor``. ``batch`` is the loader's item
-wrapped into Tensors (no requires_grad): a Tensor ``x``, or a tuple ``(x, y)``. Any objective
-fits this shape (a VAE's reconstruction + KL, a denoiser that corrupts x first, ...).
+THE loss convention: fit() minimises the model's own objective, ``model.loss(batch)`` (every
+autoencoder in tinyae.models has one), unless you pass ``loss_fn=``. ``batch`` is the loader's
+item wrapped into Tensors (no requires_grad): a Tensor ``x``, or a tuple ``(x, y)``, which is
+unpacked: ``model.loss(x, y)``.
+``loss_fn(model, batch) -> scalar Tensor`` replaces it with any other objective (a denoiser that
+corrupts x first, a classifier head on a trained encoder, ...).
 Shortcut: a plain ``(pred, target)`` loss from ``tinyae.losses`` (``losses.mse``, ``losses.bce``,
 or a ``functools.partial`` of one) is wrapped for you by ``as_loss_fn(loss, target)``:
-``target='input'`` (default, an autoencoder: ℓ(model(x), x)) or ``target='label'`` (ℓ(model(x), y)).
+``target='input'`` (default, an autoencoder: ℓ(model(x), x)) or ``target='label'`` (ℓ(model(x), y)):
+``fit(net, opt, loader, 10, loss_fn=losses.cross_entropy, target='label')``.
 
 Each step is the one from the notes: forward to L, backward to θ̄ = ∂L/∂θ, ``optimizer.step()``.
 The epoch's ``train_loss`` is the sample-weighted mean of the batch losses.
@@ -57,6 +62,23 @@ def as_loss_fn(loss, target="input"):
     name = getattr(getattr(loss, "func", loss), "__name__", "loss")
     loss_fn.__name__ = f"{name}(model(x), {'x' if target == 'input' else 'y'})"
     return loss_fn
+
+
+def model_loss(model, batch):
+    """The default objective: the model's own ``model.loss(batch)`` (a tuple batch unpacked)."""
+    return model.loss(*batch) if isinstance(batch, tuple) else model.loss(batch)
+
+
+def _loss_hook(loss_fn, model, target):
+    """The ``loss_fn(model, batch)`` to call: the model's own objective when loss_fn is None."""
+    if loss_fn is not None:
+        return _hook(loss_fn, target, "loss_fn")
+    if not callable(getattr(model, "loss", None)):
+        raise TypeError(f"{type(model).__name__} has no .loss(batch) method, so there is no "
+                        "objective to minimise: pass loss_fn=..., e.g. loss_fn=losses.mse "
+                        "(compares model(x) with x), loss_fn=losses.cross_entropy with "
+                        "target='label', or a function loss_fn(model, batch) -> scalar Tensor")
+    return model_loss
 
 
 def _hook(fn, target, what):
@@ -141,11 +163,12 @@ class History(dict):
 
 
 # --- evaluation ------------------------------------------------------------------------------
-def evaluate(model, loss_fn, loader, metrics=None, target="input"):
+def evaluate(model, loader, loss_fn=None, metrics=None, target="input"):
     """Mean loss (and metrics) over ``loader`` under ``no_grad()`` and ``model.eval()``:
-    ``{'loss': ..., name: ...}``, each the sample-weighted mean over batches. The model's
-    train/eval mode is put back afterwards."""
-    loss_fn = _hook(loss_fn, target, "loss_fn")
+    ``{'loss': ..., name: ...}``, each the sample-weighted mean over batches. The loss is
+    ``model.loss(batch)`` unless ``loss_fn`` is given (as in fit()). The model's train/eval mode
+    is put back afterwards."""
+    loss_fn = _loss_hook(loss_fn, model, target)
     metrics = {k: _hook(f, target, f"metric {k!r}") for k, f in (metrics or {}).items()}
     sums, count, was_training = dict.fromkeys(["loss", *metrics], 0.0), 0, model.training
     model.eval()
@@ -244,7 +267,8 @@ def _check_args(model, optimizer, epochs, checkpoint_every, clip_grad, early_sto
     if not isinstance(model, Module):
         raise TypeError(f"model must be a tinyae.nn.Module, got {type(model).__name__}")
     if not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
-        raise TypeError(f"optimizer must be a tinyae.optim optimizer, got {type(optimizer).__name__}")
+        raise TypeError(f"optimizer must be a tinyae.optim optimizer, got {type(optimizer).__name__} "
+                        "(the order is fit(model, optimizer, train_loader, epochs, loss_fn=None, ...))")
     if not positive_int(epochs):
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     if not positive_int(checkpoint_every):
@@ -259,13 +283,14 @@ def _check_args(model, optimizer, epochs, checkpoint_every, clip_grad, early_sto
         raise ValueError("resume=True needs checkpoint_dir: the folder fit() saved checkpoints to")
 
 
-def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, metrics=None,
+def fit(model, optimizer, train_loader, epochs, loss_fn=None, val_loader=None, metrics=None,
         scheduler=None, clip_grad=None, early_stopping=None, checkpoint_dir=None,
         checkpoint_every=1, resume=False, seed=None, progress=True, verbose=True,
         target="input", rngs=None, on_epoch_end=None):
     """Train ``model`` for ``epochs`` epochs (the total, also when resuming); returns a History.
 
-    loss_fn          ``loss_fn(model, batch) -> scalar Tensor`` (see the module docstring), or a
+    loss_fn          None (default): the model's own objective ``model.loss(batch)``. Or
+                     ``loss_fn(model, batch) -> scalar Tensor`` (see the module docstring), or a
                      plain (pred, target) loss from tinyae.losses, wrapped with ``target``.
     val_loader       evaluated after each epoch under no_grad() and model.eval() -> 'val_loss'.
     metrics          {name: fn(model, batch) -> number}, on the val_loader -> 'val_<name>'.
@@ -287,7 +312,7 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, metric
     """
     _check_args(model, optimizer, epochs, checkpoint_every, clip_grad, early_stopping,
                 val_loader, metrics, resume, checkpoint_dir)
-    loss_fn = _hook(loss_fn, target, "loss_fn")
+    loss_fn = _loss_hook(loss_fn, model, target)
     metrics = {k: _hook(f, target, f"metric {k!r}") for k, f in (metrics or {}).items()}
     params = list(model.parameters())
     generators = _generators(model, {"train_loader": train_loader, "val_loader": val_loader}, rngs)
@@ -313,7 +338,7 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, metric
         record = {"epoch": epoch, "train_loss": _train_epoch(model, loss_fn, optimizer, bar,
                                                             params, clip_grad, epoch)}
         if val_loader is not None:
-            result = evaluate(model, loss_fn, val_loader, metrics)
+            result = evaluate(model, val_loader, loss_fn, metrics)
             record["val_loss"] = result.pop("loss")
             record.update({f"val_{k}": v for k, v in result.items()})
         record.update(lr=lr, epoch_time=time.perf_counter() - began)

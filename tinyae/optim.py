@@ -82,9 +82,10 @@ class Optimizer:
             p.grad = None
 
     def step(self):
-        """One update of every parameter that has a gradient (those with ``.grad`` None are skipped)."""
+        """One update of every parameter that has a gradient and is not frozen (parameters with
+        ``.grad`` None or ``requires_grad=False`` are skipped, their moments untouched)."""
         for i, p in enumerate(self.params):
-            if p.grad is None:
+            if p.grad is None or not p.requires_grad:
                 continue
             g = p.grad.data
             if g.shape != p.shape:

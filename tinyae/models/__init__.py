@@ -5,3 +5,5 @@ from .mlp import MLPAutoencoder  # noqa: F401
 from .conv import ConvAutoencoder  # noqa: F401
 from .regularizers import (L1Sparsity, KLSparsity, Contractive, jacobian_norm_sq,  # noqa: F401
                            MaskingNoise, GaussianNoise, SaltAndPepper)
+from .stacked import (greedy_pretrain, end_to_end_pretrain, random_encoder,  # noqa: F401
+                      shallow_autoencoder, Classifier, fine_tune, error_rate, encode_all)

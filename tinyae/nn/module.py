@@ -33,6 +33,14 @@ class Parameter(Tensor):
     def __init__(self, data, requires_grad=True):
         super().__init__(data, requires_grad=requires_grad)
 
+    def requires_grad_(self, flag=True):
+        """Freeze (``False``) or unfreeze (``True``) this weight in place; returns it.
+
+        A frozen weight records no graph, so backward leaves its ``.grad`` alone and optimizers
+        skip it: "train the last layer alone" is ``encoder.requires_grad_(False)``."""
+        self.requires_grad = bool(flag)
+        return self
+
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
 
@@ -154,6 +162,13 @@ class Module:
     def eval(self):
         """Evaluation mode: Dropout is the identity, BatchNorm uses its running statistics."""
         return self.train(False)
+
+    def requires_grad_(self, flag=True):
+        """Freeze (``False``) or unfreeze (``True``) every parameter of this module and the modules
+        below it; returns the module. ``model[0].requires_grad_(False)`` trains the rest alone."""
+        for p in self.parameters():
+            p.requires_grad_(flag)
+        return self
 
     def zero_grad(self):
         """Forget every parameter's error signal (``.grad = None``) before the next backward."""

@@ -89,12 +89,12 @@ class GELU(Function):
     """y = ½ z (1 + tanh u),  u = √(2/π)(z + 0.044715 z³)   (the tanh form of GELU);
     z̄ = ȳ [½(1 + tanh u) + ½ z (1 − tanh² u) √(2/π)(1 + 3·0.044715 z²)]"""
     def forward(self, z):
-        u = _GELU_C * (z + 0.044715 * z ** 3)
+        u = _GELU_C * (z + 0.044715 * (z * z * z))  # z*z*z: NumPy's z**3 is ~30x slower
         return 0.5 * z * (1 + backend.get_array_module(z).tanh(u))
 
     def backward(self, ybar):
         z = self.inputs[0]
-        t = tanh(_GELU_C * (z + 0.044715 * z ** 3))
+        t = tanh(_GELU_C * (z + 0.044715 * (z * z * z)))
         dy_dz = 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * (_GELU_C * (1 + 3 * 0.044715 * z * z))
         return ybar * dy_dz
 

@@ -4,17 +4,22 @@
                           nn.Linear(32, 784, rng=1), nn.Sigmoid())
 
 ``Module`` and ``Parameter`` are in module.py, dense layers in layers.py, activations in
-activation.py, LayerNorm/BatchNorm in norm.py, image layers in conv.py, initialisers in init.py.
+activation.py, LayerNorm/BatchNorm in norm.py, image layers in conv.py, attention and
+transformer blocks in transformer.py, initialisers in init.py.
 """
 from .module import Parameter, Module, ModuleList, Sequential
 from .layers import Identity, Linear, TiedLinear, Embedding, Dropout, Flatten, Unflatten
 from .activation import ReLU, LeakyReLU, ELU, Sigmoid, Tanh, Softplus, GELU
 from .norm import LayerNorm, BatchNorm1d, BatchNorm2d
 from .conv import Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, Upsample
+from .transformer import (MultiheadAttention, TransformerBlock, scaled_dot_product_attention,
+                          sincos_pos_embed_2d, patchify, unpatchify, random_masking)
 from . import init
 
 __all__ = ["Parameter", "Module", "ModuleList", "Sequential",
            "Identity", "Linear", "TiedLinear", "Embedding", "Dropout", "Flatten", "Unflatten",
            "ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softplus", "GELU",
            "LayerNorm", "BatchNorm1d", "BatchNorm2d",
-           "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "Upsample", "init"]
+           "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "Upsample",
+           "MultiheadAttention", "TransformerBlock", "scaled_dot_product_attention",
+           "sincos_pos_embed_2d", "patchify", "unpatchify", "random_masking", "init"]

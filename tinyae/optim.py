@@ -19,6 +19,7 @@ import math
 import numbers
 
 from . import backend
+from .arguments import positive_int
 from .tensor import Tensor
 
 
@@ -343,8 +344,7 @@ class LRScheduler:
 class StepLR(LRScheduler):
     """η_t = η₀ γ^⌊t / step_size⌋: multiply lr by γ every ``step_size`` steps."""
     def __init__(self, optimizer, step_size, gamma=0.1):
-        if not (isinstance(step_size, int) and step_size >= 1):
-            raise ValueError(f"step_size must be a positive integer, got {step_size!r}")
+        positive_int(step_size, "step_size")
         _check(gamma, "gamma")
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer)
@@ -367,8 +367,7 @@ class ExponentialLR(LRScheduler):
 class CosineAnnealingLR(LRScheduler):
     """η_t = η_min + ½(η₀ − η_min)(1 + cos(π t / T_max)): from η₀ down to η_min at t = T_max."""
     def __init__(self, optimizer, T_max, eta_min=0):
-        if not (isinstance(T_max, int) and T_max >= 1):
-            raise ValueError(f"T_max must be a positive integer, got {T_max!r}")
+        positive_int(T_max, "T_max")
         _check(eta_min, "eta_min")
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer)
@@ -385,8 +384,7 @@ class LinearWarmup(LRScheduler):
         ... sched.step()   # step only the warm-up; it drives ``then``
     """
     def __init__(self, optimizer, warmup_steps, then=None):
-        if not (isinstance(warmup_steps, int) and warmup_steps >= 1):
-            raise ValueError(f"warmup_steps must be a positive integer, got {warmup_steps!r}")
+        positive_int(warmup_steps, "warmup_steps")
         if then is not None and getattr(then, "optimizer", None) is not optimizer:
             raise ValueError("then= must be a schedule built on the same optimizer")
         self.warmup_steps, self.then = warmup_steps, then

@@ -34,6 +34,7 @@ import time
 import numpy
 from tqdm.auto import tqdm
 
+from .arguments import positive_int
 from .autograd import no_grad
 from .io import load_tree, save_tree
 from .nn import Module
@@ -262,21 +263,17 @@ def load_checkpoint(path):
 # --- fit -------------------------------------------------------------------------------------
 def _check_args(model, optimizer, epochs, checkpoint_every, clip_grad, early_stopping,
                 val_loader, metrics, resume, checkpoint_dir):
-    def positive_int(v):
-        return isinstance(v, (int, numpy.integer)) and not isinstance(v, bool) and v >= 1
     if not isinstance(model, Module):
         raise TypeError(f"model must be a tinyae.nn.Module, got {type(model).__name__}")
     if not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
         raise TypeError(f"optimizer must be a tinyae.optim optimizer, got {type(optimizer).__name__} "
                         "(the order is fit(model, optimizer, train_loader, epochs, loss_fn=None, ...))")
-    if not positive_int(epochs):
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if not positive_int(checkpoint_every):
-        raise ValueError(f"checkpoint_every must be a positive int, got {checkpoint_every!r}")
+    positive_int(epochs, "epochs")
+    positive_int(checkpoint_every, "checkpoint_every")
     if clip_grad is not None and not (isinstance(clip_grad, (int, float)) and clip_grad > 0):
         raise ValueError(f"clip_grad must be a positive max norm or None, got {clip_grad!r}")
-    if early_stopping is not None and not positive_int(early_stopping):
-        raise ValueError(f"early_stopping is the patience in epochs, a positive int; got {early_stopping!r}")
+    if early_stopping is not None:
+        positive_int(early_stopping, "early_stopping (the patience in epochs)")
     if (early_stopping or metrics) and val_loader is None:
         raise ValueError("early_stopping and metrics are computed on validation data: pass val_loader")
     if resume and checkpoint_dir is None:

@@ -15,20 +15,11 @@ import numbers
 
 import numpy
 
+from tinyae.arguments import as_generator
 from tinyae.backend import get_array_module, is_array
 
 
 # ---------------------------------------------------------------- argument checks
-
-def _rng(rng):
-    """A numpy Generator from a Generator, an int seed or None."""
-    if isinstance(rng, numpy.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
-        return numpy.random.default_rng(rng)
-    raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, got "
-                    f"{type(rng).__name__} (make one with numpy.random.default_rng(seed))")
-
 
 def _array(x):
     if not is_array(x):
@@ -80,7 +71,7 @@ def masking_noise(x, fraction, rng=None, exact=True):
     With ``exact=True`` every sample loses exactly round(ν·d) of its d inputs, chosen at
     random; with ``exact=False`` each input is dropped independently with probability ν.
     """
-    x, fraction, rng = _array(x), _fraction(fraction), _rng(rng)
+    x, fraction, rng = _array(x), _fraction(fraction), as_generator(rng)
     xp = get_array_module(x)
     n, d = _samples_features(x)
     keep = ~_choose(rng, n, d, fraction, exact)
@@ -94,7 +85,7 @@ def salt_and_pepper(x, fraction, rng=None, low=0.0, high=1.0, exact=True):
     The chosen entries are picked as in ``masking_noise`` (``exact`` has the same meaning);
     with pixels in [0, 1] they become black or white.
     """
-    x, fraction, rng = _array(x), _fraction(fraction), _rng(rng)
+    x, fraction, rng = _array(x), _fraction(fraction), as_generator(rng)
     xp = get_array_module(x)
     n, d = _samples_features(x)
     hit = _choose(rng, n, d, fraction, exact)
@@ -108,7 +99,7 @@ def gaussian_noise(x, sigma, rng=None, clip=(0.0, 1.0)):
 
     ``clip=(lo, hi)`` keeps pixels in range (default [0, 1]); ``clip=None`` leaves them be.
     """
-    x, rng = _array(x), _rng(rng)
+    x, rng = _array(x), as_generator(rng)
     if not isinstance(sigma, numbers.Real) or isinstance(sigma, bool) or not sigma >= 0:
         raise ValueError(f"sigma must be a number >= 0, got {sigma!r}")
     if clip is not None and (len(clip) != 2 or not clip[0] <= clip[1]):
@@ -130,7 +121,7 @@ def patch_occlusion(x, patch, rng=None, image_shape=(28, 28), value=0.0):
     x may be (N, H*W), (N, H, W) or (N, C, H, W) with (H, W) = ``image_shape``; the square is
     placed uniformly at random, always fully inside the image, and set to ``value``.
     """
-    x, rng = _array(x), _rng(rng)
+    x, rng = _array(x), as_generator(rng)
     if len(image_shape) != 2 or min(image_shape) < 1:
         raise ValueError(f"image_shape must be (height, width), got {image_shape!r}")
     h, w = (int(s) for s in image_shape)

@@ -11,11 +11,8 @@ copy); with shuffling it is gathered with one fancy-index per batch.
 """
 import numpy
 
+from tinyae.arguments import is_int, positive_int
 from tinyae.backend import get_array_module, is_array
-
-
-def _is_int(v):
-    return isinstance(v, (int, numpy.integer)) and not isinstance(v, bool)
 
 
 class DataLoader:
@@ -39,9 +36,8 @@ class DataLoader:
             if len(y) != len(x):
                 raise ValueError(f"x and y must have the same number of samples: x has "
                                  f"{len(x)} but y has {len(y)}")
-        if not _is_int(batch_size) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if seed is not None and (not _is_int(seed) or seed < 0):
+        batch_size = positive_int(batch_size, "batch_size")
+        if seed is not None and (not is_int(seed) or seed < 0):
             raise ValueError(f"seed must be None or a non-negative integer, got {seed!r}")
         self.x, self.y = x, y
         self.batch_size = int(batch_size)

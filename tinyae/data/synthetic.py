@@ -6,13 +6,9 @@ a plane, the intrinsic coordinates of a surface, the clean points of a noisy cur
 """
 import numpy
 
+from ..arguments import positive_int
+
 F32 = numpy.float32
-
-
-def _check_n(n, name="n"):
-    if isinstance(n, bool) or not isinstance(n, (int, numpy.integer)) or n < 1:
-        raise ValueError(f"{name} must be a positive integer, got {n!r}")
-    return int(n)
 
 
 def _check_noise(noise):
@@ -26,7 +22,7 @@ def one_hot_patterns(n=8):
 
     Each row is both the input and the target; a 3-unit bottleneck must invent a binary code.
     """
-    return numpy.eye(_check_n(n), dtype=F32)
+    return numpy.eye(positive_int(n, "n"), dtype=F32)
 
 
 def plane_in_4d(n, noise=0.0, seed=0):
@@ -37,7 +33,7 @@ def plane_in_4d(n, noise=0.0, seed=0):
     basis: (4, 2) float32 with orthonormal columns spanning the plane. A linear autoencoder
     with a 2-unit code should find this plane (its decoder columns span the same subspace).
     """
-    n, noise = _check_n(n), _check_noise(noise)
+    n, noise = positive_int(n, "n"), _check_noise(noise)
     rng = numpy.random.default_rng(seed)
     # QR of a random matrix gives an orthonormal basis of a random plane.
     basis, _ = numpy.linalg.qr(rng.standard_normal((4, 2)))
@@ -53,7 +49,7 @@ def swiss_roll(n, noise=0.0, seed=0):
     (t cos t, h, t sin t) plus Gaussian noise of standard deviation ``noise``.
     points: (n, 3) float32; coords: (n, 2) float32 holding (t, h), the intrinsic coordinates.
     """
-    n, noise = _check_n(n), _check_noise(noise)
+    n, noise = positive_int(n, "n"), _check_noise(noise)
     rng = numpy.random.default_rng(seed)
     t = 1.5 * numpy.pi * (1 + 2 * rng.random(n))
     h = 21.0 * rng.random(n)
@@ -68,7 +64,7 @@ def curved_surface(n, noise=0.0, seed=0):
     u, v are uniform in [-1, 1]; points (n, 3) float32 are (u, v, u² − v²) plus noise;
     coords (n, 2) float32 are (u, v). No plane fits it, but a 2-unit nonlinear code can.
     """
-    n, noise = _check_n(n), _check_noise(noise)
+    n, noise = positive_int(n, "n"), _check_noise(noise)
     rng = numpy.random.default_rng(seed)
     uv = rng.uniform(-1.0, 1.0, size=(n, 2))
     u, v = uv[:, 0], uv[:, 1]
@@ -86,7 +82,7 @@ def noisy_curve(n, noise=0.1, seed=0, kind="sine"):
     neighbours. noisy = clean + Gaussian noise of standard deviation ``noise``, both (n, 2)
     float32: a denoising autoencoder should map noisy back towards clean.
     """
-    n, noise = _check_n(n), _check_noise(noise)
+    n, noise = positive_int(n, "n"), _check_noise(noise)
     rng = numpy.random.default_rng(seed)
     t = numpy.sort(rng.random(n))
     if kind == "sine":

@@ -27,26 +27,12 @@ Layout: the column matrix is (C·kH·kW, H_out·W_out·N), batch innermost, and 
 as (C, H, W, N) inside; results are returned as (N, C, H, W) views of that memory. Each strided
 slice then moves runs of N contiguous numbers, several times faster than slicing NCHW.
 """
-import operator
-
 from .. import backend
+from ..arguments import pair
 from ..autograd import Function, register
 
 
 # --- geometry -----------------------------------------------------------------------------
-
-def _pair(value, name, op, minimum):
-    """An int or a pair of ints, checked to be ≥ minimum, returned as a pair."""
-    try:
-        values = value if hasattr(value, "__len__") else (value, value)
-        pair = tuple(operator.index(v) for v in values)
-    except TypeError:  # a float, a string, …
-        pair = ()
-    if len(pair) != 2 or min(pair) < minimum:
-        raise ValueError(f"{op}: {name} must be an int ≥ {minimum} or a pair of them, "
-                         f"got {value!r}")
-    return pair
-
 
 def conv_output_size(size, kernel, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     """The (H_out, W_out) grid of a convolution: ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1 per axis."""
@@ -196,8 +182,8 @@ class Col2Im(Function):
 # --- the functions users call -------------------------------------------------------------
 
 def _geometry(op, stride, padding, dilation):
-    return dict(stride=_pair(stride, "stride", op, 1), padding=_pair(padding, "padding", op, 0),
-                dilation=_pair(dilation, "dilation", op, 1))
+    return dict(stride=pair(stride, "stride", op, 1), padding=pair(padding, "padding", op, 0),
+                dilation=pair(dilation, "dilation", op, 1))
 
 
 def _check_image(op, x, name="input"):
@@ -209,13 +195,13 @@ def _check_image(op, x, name="input"):
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     """Every kH×kW window of x (N, C, H, W) as a column: shape (C·kH·kW, H_out·W_out·N)."""
     g = _geometry("im2col", stride, padding, dilation)
-    return Im2Col.apply(x, kernel_size=_pair(kernel_size, "kernel_size", "im2col", 1), **g)
+    return Im2Col.apply(x, kernel_size=pair(kernel_size, "kernel_size", "im2col", 1), **g)
 
 
 def col2im(cols, image_shape, kernel_size, stride=1, padding=0, dilation=1):
     """The adjoint of im2col: columns (C·kH·kW, H_out·W_out·N) summed onto (N, C, H, W)."""
     g = _geometry("col2im", stride, padding, dilation)
-    k = _pair(kernel_size, "kernel_size", "col2im", 1)
+    k = pair(kernel_size, "kernel_size", "col2im", 1)
     grid = conv_output_size(tuple(image_shape)[2:], k, g["stride"], g["padding"], g["dilation"])
     return Col2Im.apply(cols, image_shape=tuple(image_shape), kernel_size=k, grid=grid, **g)
 
@@ -259,7 +245,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     y = col2im(W_matᵀ · x_mat) + b, so  x̄_mat = W_mat · im2col(ȳ),  W̄_mat = x_mat · im2col(ȳ)ᵀ."""
     x, weight = _tensor(x), _tensor(weight)
     g = _geometry("conv_transpose2d", stride, padding, dilation)
-    extra = _pair(output_padding, "output_padding", "conv_transpose2d", 0)
+    extra = pair(output_padding, "output_padding", "conv_transpose2d", 0)
     if any(o >= max(s, d) for o, s, d in zip(extra, g["stride"], g["dilation"])):
         raise ValueError(f"conv_transpose2d: output_padding {output_padding!r} must be smaller "
                          f"than the stride {g['stride']} or the dilation {g['dilation']} (it picks "

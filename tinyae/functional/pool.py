@@ -10,16 +10,17 @@ differentiable op whose own backward gathers with im2col, so second derivatives 
 """
 from .. import backend
 from ..autograd import Function, register
-from .conv import Col2Im, _check_grid, _pair, _windows, conv_output_size
+from ..arguments import pair
+from .conv import Col2Im, _check_grid, _windows, conv_output_size
 
 _NO_DILATION = (1, 1)
 
 
 def _pool_geometry(op, x_shape, kernel_size, stride, padding):
     """Check the pooling arguments; return kernel, stride, padding (pairs) and the output grid."""
-    kernel = _pair(kernel_size, "kernel_size", op, 1)
-    stride = kernel if stride is None else _pair(stride, "stride", op, 1)
-    padding = _pair(padding, "padding", op, 0)
+    kernel = pair(kernel_size, "kernel_size", op, 1)
+    stride = kernel if stride is None else pair(stride, "stride", op, 1)
+    padding = pair(padding, "padding", op, 0)
     if any(2 * p > k for p, k in zip(padding, kernel)):
         raise ValueError(f"{op}: padding {padding} must be at most half the kernel {kernel}, "
                          "so that every window holds at least one pixel of the image")
@@ -166,7 +167,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
 
 def upsample(x, scale_factor=2):
     """Nearest-neighbour upsampling of x (N, C, H, W) by an integer factor (or a pair)."""
-    scale = _pair(scale_factor, "scale_factor", "upsample", 1)
+    scale = pair(scale_factor, "scale_factor", "upsample", 1)
     if len(x.shape) != 4:
         raise ValueError(f"upsample expects a 4-D input (N, C, H, W), got shape {tuple(x.shape)}")
     return Upsample.apply(x, scale=scale)

@@ -7,6 +7,7 @@ sees the same m every time).
 import numpy
 
 from .. import backend
+from ..arguments import as_generator
 from ..autograd import Function, register
 
 # The generator used when no ``rng`` is given; tinyae.train.seed_everything re-seeds it in place.
@@ -44,9 +45,7 @@ def _uniform(xp, shape, dtype, rng):
     if rng is None:
         rng = default_generator
     if xp.__name__ == "numpy":
-        is_generator = isinstance(rng, numpy.random.Generator)
-        generator = rng if is_generator else numpy.random.default_rng(rng)
-        return generator.random(shape, dtype=dtype if dtype == numpy.float32 else numpy.float64)
+        return as_generator(rng).random(shape, dtype=dtype if dtype == numpy.float32 else numpy.float64)
     # CuPy: draw on the GPU; a NumPy Generator only supplies the seed.
     seed = int(rng.integers(2 ** 63)) if isinstance(rng, numpy.random.Generator) else rng
     return xp.random.RandomState(seed).random_sample(shape, dtype=dtype)

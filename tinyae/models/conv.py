@@ -6,6 +6,7 @@ followed by a convolution, which avoids the checkerboard artefacts of transposed
 import numpy as np
 
 from .. import nn
+from ..arguments import as_generator
 from .base import Autoencoder, _tensor
 from .mlp import activation_layer
 
@@ -27,7 +28,7 @@ class ConvAutoencoder(Autoencoder):
         if h % scale or w % scale:
             raise ValueError(f"image {h}×{w} must be divisible by 2^{len(channels)} = {scale} "
                              f"for {len(channels)} stride-2 layers")
-        rng = np.random.default_rng(rng)
+        rng = as_generator(rng)
         self.image_shape = tuple(image_shape)
         pad = kernel_size // 2
         encoder_layers, widths = [], [c] + list(channels)

@@ -9,6 +9,7 @@ components.
 import numpy as np
 
 from .. import backend
+from ..arguments import as_generator
 from ..nn import Linear, Sequential
 from .base import Autoencoder
 
@@ -18,7 +19,7 @@ class LinearAE(Autoencoder):
 
     def __init__(self, d, k, bias=True, rng=None, **kwargs):
         super().__init__(**kwargs)
-        rng = np.random.default_rng(rng)
+        rng = as_generator(rng)
         self.encoder = Sequential(Linear(d, k, bias=bias, rng=rng))
         self.decoder = Sequential(Linear(k, d, bias=bias, rng=rng))
 

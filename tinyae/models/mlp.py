@@ -1,7 +1,6 @@
 """Fully connected autoencoders: shallow (784-32-784) to deep (784-1000-500-250-30), tied or not."""
-import numpy as np
-
 from .. import nn
+from ..arguments import as_generator
 from .base import Autoencoder
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "elu": nn.ELU,
@@ -34,7 +33,7 @@ class MLPAutoencoder(Autoencoder):
                              f"(input, …, code), got {sizes!r}")
         for name in (activation, latent_activation, output_activation):
             activation_layer(name)  # fail early on a misspelt name, even if unused
-        rng = np.random.default_rng(rng)
+        rng = as_generator(rng)
         self.sizes, self.tied = list(sizes), tied
         encoder_linears = [nn.Linear(a, b, rng=rng) for a, b in zip(sizes[:-1], sizes[1:])]
         encoder = []

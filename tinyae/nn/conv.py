@@ -11,6 +11,7 @@ usual upsampling step of a convolutional decoder.
 """
 import importlib
 
+from ..arguments import pair, positive_int
 from .layers import empty_parameter
 from . import init
 from .module import Module
@@ -30,20 +31,6 @@ def _op(name):
                               "(expected in functional/conv.py or functional/pool.py)")
 
 
-def _pair(value, what, layer):
-    """An int or a pair of ints, as a pair (kernel sizes, strides, paddings)."""
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
-        raise ValueError(f"{layer}: {what} must be an int or a pair of ints, got {value!r}")
-    return pair
-
-
-def _check_channels(n, what, layer):
-    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-        raise ValueError(f"{layer}: {what} must be a positive int, got {n!r}")
-    return n
-
-
 def _check_input(x, channels, layer):
     if x.ndim != 4 or x.shape[1] != channels:
         raise ValueError(f"{layer} expects an (N, C, H, W) input with C = {channels}, got shape "
@@ -57,9 +44,9 @@ class Conv2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  bias=True, rng=None):
         super().__init__()
-        self.in_channels = _check_channels(in_channels, "in_channels", "Conv2d")
-        self.out_channels = _check_channels(out_channels, "out_channels", "Conv2d")
-        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d")
+        self.in_channels = positive_int(in_channels, "in_channels", "Conv2d")
+        self.out_channels = positive_int(out_channels, "out_channels", "Conv2d")
+        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d", minimum=1)
         self.stride, self.padding, self.dilation = stride, padding, dilation
         self.weight = empty_parameter(out_channels, in_channels, *self.kernel_size)
         self.bias = empty_parameter(out_channels) if bias else None
@@ -84,9 +71,9 @@ class ConvTranspose2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, dilation=1, bias=True, rng=None):
         super().__init__()
-        self.in_channels = _check_channels(in_channels, "in_channels", "ConvTranspose2d")
-        self.out_channels = _check_channels(out_channels, "out_channels", "ConvTranspose2d")
-        self.kernel_size = _pair(kernel_size, "kernel_size", "ConvTranspose2d")
+        self.in_channels = positive_int(in_channels, "in_channels", "ConvTranspose2d")
+        self.out_channels = positive_int(out_channels, "out_channels", "ConvTranspose2d")
+        self.kernel_size = pair(kernel_size, "kernel_size", "ConvTranspose2d", minimum=1)
         self.stride, self.padding = stride, padding
         self.output_padding, self.dilation = output_padding, dilation
         self.weight = empty_parameter(in_channels, out_channels, *self.kernel_size)

@@ -18,17 +18,8 @@ import math
 import numpy
 
 from .. import backend
+from ..arguments import as_generator
 from ..tensor import Tensor
-
-
-def as_generator(rng=None):
-    """A ``numpy.random.Generator`` from a Generator, an int seed or None."""
-    if isinstance(rng, numpy.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, numpy.integer)):
-        return numpy.random.default_rng(rng)
-    raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, "
-                    f"got {type(rng).__name__}")
 
 
 def _fill(tensor, values):

@@ -5,16 +5,11 @@ Default initialisation (see ``init.default_init_``) is PyTorch's: W and b ~ U(âˆ
 same seed gives the same weights. Parameters are float32 unless converted (``.double()``).
 """
 from .. import backend
+from ..arguments import as_generator, positive_int
 from .. import functional as F
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
-
-
-def _positive_int(value, what, layer):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{layer}: {what} must be a positive int, got {value!r}")
-    return value
 
 
 def empty_parameter(*shape):
@@ -38,8 +33,8 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, rng=None):
         super().__init__()
-        self.in_features = _positive_int(in_features, "in_features", "Linear")
-        self.out_features = _positive_int(out_features, "out_features", "Linear")
+        self.in_features = positive_int(in_features, "in_features", "Linear")
+        self.out_features = positive_int(out_features, "out_features", "Linear")
         self.weight = empty_parameter(out_features, in_features)
         self.bias = empty_parameter(out_features) if bias else None
         init.default_init_(self.weight, self.bias, rng)
@@ -95,8 +90,8 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, rng=None):
         super().__init__()
-        self.num_embeddings = _positive_int(num_embeddings, "num_embeddings", "Embedding")
-        self.embedding_dim = _positive_int(embedding_dim, "embedding_dim", "Embedding")
+        self.num_embeddings = positive_int(num_embeddings, "num_embeddings", "Embedding")
+        self.embedding_dim = positive_int(embedding_dim, "embedding_dim", "Embedding")
         self.weight = empty_parameter(num_embeddings, embedding_dim)
         init.normal_(self.weight, 0.0, 1.0, rng)
 
@@ -126,7 +121,7 @@ class Dropout(Module):
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
             raise ValueError(f"Dropout probability must be in [0, 1), got {p!r}")
         self.p = float(p)
-        self.rng = None if rng is None else init.as_generator(rng)
+        self.rng = None if rng is None else as_generator(rng)
 
     def forward(self, x):
         from ..functional.random import dropout  # written alongside; imported when first used

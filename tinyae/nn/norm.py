@@ -7,6 +7,7 @@ axes), per channel. σ² is the biased variance (divide by N), as in the papers 
 Because every step is an op of the engine, backprop through μ and σ² comes for free.
 """
 from .. import backend
+from ..arguments import positive_int
 from .layers import empty_parameter
 from . import init
 from .module import Module
@@ -61,9 +62,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True):
         super().__init__()
-        if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features <= 0:
-            raise ValueError(f"{type(self).__name__}: num_features must be a positive int, "
-                             f"got {num_features!r}")
+        positive_int(num_features, "num_features", type(self).__name__)
         if not 0 <= momentum <= 1:
             raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1], got {momentum}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum

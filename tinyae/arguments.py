@@ -1,0 +1,45 @@
+"""The argument checks that layers, ops, data and training share, so each mistake gets one message:
+
+    positive_int(5, "epochs")                          -> 5
+    pair(3, "kernel_size", "conv2d", minimum=1)        -> (3, 3)
+    as_generator(0)                                    -> a numpy Generator seeded with 0
+
+This module imports nothing from tinyae, so any file may use it.
+"""
+import numbers
+
+import numpy
+
+
+def is_int(value):
+    """An integer (Python or NumPy), but not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def positive_int(value, what, where=None):
+    """``value`` as an int ≥ 1, or ValueError '[where: ]what must be a positive integer, got …'."""
+    if not is_int(value) or value < 1:
+        prefix = f"{where}: " if where else ""
+        raise ValueError(f"{prefix}{what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def pair(value, what, where, minimum=0):
+    """An int or a pair of ints, each ≥ ``minimum``, as a pair: 3 → (3, 3), (3, 5) → (3, 5).
+    Kernel sizes, strides, paddings and scale factors of the 2-D ops and layers."""
+    values = tuple(value) if hasattr(value, "__len__") and not isinstance(value, str) else (value, value)
+    if len(values) != 2 or not all(is_int(v) and v >= minimum for v in values):
+        raise ValueError(f"{where}: {what} must be an int ≥ {minimum} or a pair of them, "
+                         f"got {value!r}")
+    return tuple(int(v) for v in values)
+
+
+def as_generator(rng=None):
+    """A ``numpy.random.Generator`` from a Generator (returned as it is, not copied), an int
+    seed, or None (fresh entropy)."""
+    if isinstance(rng, numpy.random.Generator):
+        return rng
+    if rng is None or is_int(rng):
+        return numpy.random.default_rng(rng)
+    raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, got "
+                    f"{type(rng).__name__} (make one with numpy.random.default_rng(seed))")

@@ -1,4 +1,5 @@
-"""The three reference autoencoders of the benchmark, built twice: in tinyae and in PyTorch.
+"""The three reference autoencoders of the benchmark, built twice: in tinyae (from its model zoo,
+tinyae.models.zoo) and in PyTorch.
 
 Same shapes, activations, batch, optimizer and loss in both frameworks (initial weights differ,
 which does not change the time of a step):
@@ -27,12 +28,12 @@ def _check(name):
         raise ValueError(f"unknown model {name!r}: choose from {', '.join(MODELS)}")
 
 
-def _mlp_layers(nn, widths, seed):
+def _mlp_layers(nn, widths):
     """Linear-ReLU-…-Linear-Sigmoid through ``widths`` (the last activation is the sigmoid)."""
     layers = []
     pairs = list(zip(widths[:-1], widths[1:]))
     for i, (n_in, n_out) in enumerate(pairs):
-        layers.append(nn.Linear(n_in, n_out, **seed(i)))
+        layers.append(nn.Linear(n_in, n_out))
         layers.append(nn.Sigmoid() if i == len(pairs) - 1 else nn.ReLU())
     return layers
 
@@ -43,25 +44,17 @@ def _widths(name):
     return DEEP_WIDTHS + DEEP_WIDTHS[-2::-1]  # 784 … 30 … 784
 
 
+# benchmark name -> the tinyae model zoo's entry (tinyae.models.zoo) with these settings
+ZOO_ENTRIES = {"shallow": dict(name="shallow", latent=20),
+               "deep": dict(name="hinton", latent=DEEP_WIDTHS[-1]),
+               "conv": dict(name="conv", latent=20, latent_activation=None)}
+
+
 def build_tinyae(name, seed=0):
-    """The model as a ``tinyae.nn.Sequential`` (float32 parameters)."""
-    from tinyae import nn
+    """The model from tinyae's model zoo (``tinyae.models.build``; float32 parameters)."""
+    from tinyae.models import build
     _check(name)
-
-    def rng(i):
-        return {"rng": seed + i}
-
-    if name != "conv":
-        return nn.Sequential(*_mlp_layers(nn, _widths(name), rng))
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 3, stride=2, padding=1, rng=seed), nn.ReLU(),
-        nn.Conv2d(16, 32, 3, stride=2, padding=1, rng=seed + 1), nn.ReLU(),
-        nn.Flatten(), nn.Linear(32 * 7 * 7, 20, rng=seed + 2),
-        nn.Linear(20, 32 * 7 * 7, rng=seed + 3), nn.ReLU(), nn.Unflatten(1, (32, 7, 7)),
-        nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1, rng=seed + 4),
-        nn.ReLU(),
-        nn.ConvTranspose2d(16, 1, 3, stride=2, padding=1, output_padding=1, rng=seed + 5),
-        nn.Sigmoid())
+    return build(**ZOO_ENTRIES[name], rng=seed)
 
 
 def build_torch(name, seed=0):
@@ -71,7 +64,7 @@ def build_torch(name, seed=0):
     _check(name)
     torch.manual_seed(seed)
     if name != "conv":
-        return nn.Sequential(*_mlp_layers(nn, _widths(name), lambda i: {}))
+        return nn.Sequential(*_mlp_layers(nn, _widths(name)))
     return nn.Sequential(
         nn.Conv2d(1, 16, 3, stride=2, padding=1), nn.ReLU(),
         nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),

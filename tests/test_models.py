@@ -165,3 +165,20 @@ def test_bad_arguments_are_clear():
         MLPAutoencoder([4, 2], activation="swish")
     with pytest.raises(ValueError, match="reconstruction"):
         MLPAutoencoder([4, 2], reconstruction="l3")
+
+
+def test_model_zoo_builds_every_entry_with_its_loss():
+    from tinyae.models import MODELS, build
+    counts = {"shallow": 784 * 8 + 8 + 8 * 784 + 784,
+              "hinton": 2_837_314 - 2 * 250 * (30 - 8) - (30 - 8)}  # benchmark's deep, k 30 → 8
+    for name in MODELS:
+        model = build(name, latent=8, rng=0)
+        x = np.random.default_rng(0).random((2, 784)).astype(np.float32)
+        assert model(x).shape == (2, 784), name
+        assert np.isfinite(model.loss(x).item()), name
+        if name in counts:
+            assert model.num_parameters() == counts[name], name
+    assert build("hinton").sizes == [784, 1000, 500, 250, 30]
+    assert build("conv", latent_activation=None).encoder[-1].__class__.__name__ == "Linear"
+    with pytest.raises(ValueError, match="unknown model"):
+        build("wide")

@@ -19,8 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy
-
 import tinyae
 
 
@@ -115,39 +113,21 @@ def cmd_gradcheck(args):
 
 
 # --- train -----------------------------------------------------------------------------------
+MODELS = ("shallow", "deep", "conv")
+
+
 def build_model(name, latent=32, seed=0):
-    """The built-in autoencoders of ``tinyae train`` (weights seeded by ``seed``):
+    """The built-in autoencoders of ``tinyae train`` (from tinyae.models.zoo; weights seeded by
+    ``seed``, BCE as their loss):
 
     shallow  784-k-784: ReLU code, sigmoid output (the Keras blog's simple autoencoder)
     deep     784-128-64-k-64-128-784, ReLU, sigmoid output
     conv     1×28×28 → Conv(16, s2) → Conv(32, s2) → k, mirrored with ConvTranspose2d
     """
-    from . import nn
-    rng = numpy.random.default_rng(seed)
-    if name == "shallow":
-        sizes = [784, latent]
-    elif name == "deep":
-        sizes = [784, 128, 64, latent]
-    elif name == "conv":
-        return nn.Sequential(
-            nn.Conv2d(1, 16, 3, stride=2, padding=1, rng=rng), nn.ReLU(),      # 16×14×14
-            nn.Conv2d(16, 32, 3, stride=2, padding=1, rng=rng), nn.ReLU(),     # 32×7×7
-            nn.Flatten(), nn.Linear(32 * 49, latent, rng=rng), nn.ReLU(),
-            nn.Linear(latent, 32 * 49, rng=rng), nn.ReLU(), nn.Unflatten(1, (32, 7, 7)),
-            nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1, rng=rng), nn.ReLU(),
-            nn.ConvTranspose2d(16, 1, 3, stride=2, padding=1, output_padding=1, rng=rng), nn.Sigmoid())
-    else:
+    from .models import build
+    if name not in MODELS:
         raise UsageError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
-    layers = []
-    for a, b in zip(sizes, sizes[1:]):            # encoder
-        layers += [nn.Linear(a, b, rng=rng), nn.ReLU()]
-    back = sizes[::-1]
-    for i, (a, b) in enumerate(zip(back, back[1:])):  # decoder, sigmoid pixels at the end
-        layers += [nn.Linear(a, b, rng=rng), nn.Sigmoid() if i == len(back) - 2 else nn.ReLU()]
-    return nn.Sequential(*layers)
-
-
-MODELS = ("shallow", "deep", "conv")
+    return build(name, latent=latent, rng=seed)
 
 
 def _load_data(dataset, quick, flatten):
@@ -168,7 +148,7 @@ def _load_data(dataset, quick, flatten):
 
 
 def cmd_train(args):
-    from . import losses, optim, viz
+    from . import optim, viz
     from .autograd import no_grad
     from .data import DataLoader
     from .train import fit
@@ -183,8 +163,7 @@ def cmd_train(args):
           f"{len(x_train):,} train / {len(x_test):,} test images")
     history = fit(model, optim.Adam(model.parameters(), lr=args.lr),
                   DataLoader(x_train, batch_size=args.batch_size, shuffle=True),
-                  args.epochs, loss_fn=losses.bce, val_loader=DataLoader(x_test, batch_size=1000),
-                  seed=args.seed,
+                  args.epochs, val_loader=DataLoader(x_test, batch_size=1000), seed=args.seed,
                   checkpoint_dir=out / "checkpoints", resume=args.resume, verbose=False)
     print(history.table())
     print(f"test BCE per pixel after {history.epochs} epochs: {history['val_loss'][-1]:.4f}")

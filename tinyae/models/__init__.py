@@ -8,3 +8,4 @@ from .regularizers import (L1Sparsity, KLSparsity, Contractive, jacobian_norm_sq
                            MaskingNoise, GaussianNoise, SaltAndPepper)
 from .stacked import (greedy_pretrain, end_to_end_pretrain, random_encoder,  # noqa: F401
                       shallow_autoencoder, Classifier, fine_tune, error_rate, encode_all)
+from .zoo import MODELS, build  # noqa: F401

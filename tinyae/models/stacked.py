@@ -52,8 +52,7 @@ def _train_ae(model, x, x_val, epochs, batch_size, lr, seed, progress):
     reconstruction error (nats per example) on x_val, without noise or penalty."""
     def reconstruction(m, xb):
         return m.reconstruction_loss(m(xb), xb)
-    return fit(model, loss_fn=lambda m, xb: m.loss(xb),
-               optimizer=optim.Adam(model.parameters(), lr=lr),
+    return fit(model, optimizer=optim.Adam(model.parameters(), lr=lr),
                train_loader=DataLoader(x, batch_size=batch_size, shuffle=True, seed=seed),
                epochs=epochs, val_loader=DataLoader(x_val, batch_size=1000),
                metrics={"reconstruction": reconstruction}, seed=seed, progress=progress,
@@ -164,8 +163,7 @@ def fine_tune(model, x, y, epochs_last=0, epochs_all=10, batch_size=128, lr=1e-3
         model.encoder.requires_grad_(not frozen)
         params = model.head.parameters() if frozen else model.parameters()
         rate = lr_last if (frozen and lr_last is not None) else lr
-        histories[step] = fit(model, loss_fn=lambda m, b: m.loss(b[0], b[1]),
-                              optimizer=optim.Adam(params, lr=rate),
+        histories[step] = fit(model, optimizer=optim.Adam(params, lr=rate),
                               train_loader=DataLoader(x, y, batch_size=batch_size, shuffle=True,
                                                       seed=seed),
                               epochs=epochs, seed=seed, progress=progress, verbose=False)

@@ -135,6 +135,23 @@ def test_constants_do_not_get_grads():
     np.testing.assert_allclose(x.grad.data, [3.0, 4.0])
 
 
+def test_the_engine_tells_ops_which_inputs_need_an_error_signal():
+    x, c = leaf([1.0, 2.0]), Tensor(np.array([3.0, 4.0]))
+    assert (x * c)._creator.needs_input_grad == (True, False)
+    assert (2.0 - x)._creator.needs_input_grad == (False, True)
+
+
+def test_error_signals_returned_for_constants_are_dropped():
+    class Both(F.elementwise.Mul):  # returns x̄ for every input, needed or not
+        def backward(self, ybar):
+            a, b = self.inputs
+            return ybar * b, ybar * a
+    x, c = leaf([1.0, 2.0]), Tensor(np.array([3.0, 4.0]))
+    Both.apply(x, c).sum().backward()
+    assert c.grad is None
+    np.testing.assert_allclose(x.grad.data, [3.0, 4.0])
+
+
 # --- grad() and second derivatives --------------------------------------------------------
 def test_grad_returns_error_signals_and_leaves_dot_grad_alone():
     x, w = leaf([1.0, 2.0]), leaf([3.0, 4.0])

@@ -78,11 +78,18 @@ class Function:
     Subclasses implement ``forward(*arrays) -> array`` and ``backward(ybar) -> xbar₁, …``.
     In ``backward``, ``self.inputs`` are the input Tensors and ``self.output`` the output
     Tensor, so derivatives can reuse them (e.g. exp: x̄ = ȳ y).
+
+    Which inputs need an error signal is decided by the engine, not by the op: it records
+    ``self.needs_input_grad``, one bool per input (False for a constant), and it drops any x̄
+    returned for an input that needs none. So ``backward`` may simply return one x̄ per input;
+    where an x̄ costs a pass over the data (anything more than handing ȳ on), it computes it
+    only ``if self.needs_input_grad[i]`` and returns None otherwise (Sub, Mul, MatMul, …).
     """
 
     def __init__(self, **params):
         self.__dict__.update(params)
         self.inputs = ()
+        self.needs_input_grad = ()
         self._output_ref = None
         self.released = False
 
@@ -104,6 +111,7 @@ class Function:
         out = Tensor(data, requires_grad=needs_grad)
         if needs_grad:
             fn.inputs = tensors
+            fn.needs_input_grad = tuple(t.requires_grad for t in tensors)
             fn._output_ref = weakref.ref(out)
             out._creator = fn
         return out
@@ -214,8 +222,8 @@ def run_backward(outputs, ybars, retain_graph=False, create_graph=False, inputs=
                     _state["in_backward_of"] = previous
                 if not isinstance(xbars, tuple):
                     xbars = (xbars,)
-                for x, xbar in zip(fn.inputs, xbars):
-                    if xbar is None or not x.requires_grad:
+                for x, needed, xbar in zip(fn.inputs, fn.needs_input_grad, xbars):
+                    if not needed or xbar is None:
                         continue
                     if _state["anomaly"]:
                         _check_finite(xbar.data, f"the backward pass of {type(fn).__name__}")

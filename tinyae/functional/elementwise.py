@@ -25,7 +25,7 @@ class Sub(Function):
         return a - b
 
     def backward(self, ybar):
-        return ybar, (-ybar if self.inputs[1].requires_grad else None)
+        return ybar, (-ybar if self.needs_input_grad[1] else None)
 
 
 @register(S.binary())
@@ -36,7 +36,8 @@ class Mul(Function):
 
     def backward(self, ybar):
         a, b = self.inputs
-        return (ybar * b if a.requires_grad else None), (ybar * a if b.requires_grad else None)
+        need_a, need_b = self.needs_input_grad
+        return (ybar * b if need_a else None), (ybar * a if need_b else None)
 
 
 @register(S.binary(S.normal, S.positive))
@@ -48,7 +49,7 @@ class Div(Function):
     def backward(self, ybar):
         a, b = self.inputs
         abar = ybar / b
-        return abar, (-abar * self.output if b.requires_grad else None)
+        return abar, (-abar * self.output if self.needs_input_grad[1] else None)
 
 
 @register(S.unary())
@@ -82,8 +83,9 @@ class Pow(Function):
 
     def backward(self, ybar):
         a, b = self.inputs
-        abar = ybar * b * a ** (b - 1) if a.requires_grad else None
-        bbar = ybar * self.output * log(a) if b.requires_grad else None
+        need_a, need_b = self.needs_input_grad
+        abar = ybar * b * a ** (b - 1) if need_a else None
+        bbar = ybar * self.output * log(a) if need_b else None
         return abar, bbar
 
 
@@ -154,7 +156,8 @@ class Maximum(Function):
     def backward(self, ybar):
         a, b = (t.data for t in self.inputs)
         a_wins = (a >= b).astype(ybar.dtype)
-        return ybar * a_wins, ybar * (1 - a_wins)
+        need_a, need_b = self.needs_input_grad
+        return (ybar * a_wins if need_a else None), (ybar * (1 - a_wins) if need_b else None)
 
 
 @register(_pick_sample)
@@ -166,7 +169,8 @@ class Minimum(Function):
     def backward(self, ybar):
         a, b = (t.data for t in self.inputs)
         a_wins = (a <= b).astype(ybar.dtype)
-        return ybar * a_wins, ybar * (1 - a_wins)
+        need_a, need_b = self.needs_input_grad
+        return (ybar * a_wins if need_a else None), (ybar * (1 - a_wins) if need_b else None)
 
 
 def _where_sample(rng, shape):
@@ -182,7 +186,8 @@ class Where(Function):
 
     def backward(self, ybar):
         take_a = Tensor(self.condition.astype(ybar.dtype))
-        return ybar * take_a, ybar * (1 - take_a)
+        need_a, need_b = self.needs_input_grad
+        return (ybar * take_a if need_a else None), (ybar * (1 - take_a) if need_b else None)
 
 
 @register(S.unary(S.normal, dtype="float64"))

@@ -30,9 +30,8 @@ class MatMul(Function):
 
     def backward(self, ybar):
         a, b = self.inputs
-        abar = ybar @ _swap(b) if a.requires_grad else None
-        bbar = _swap(a) @ ybar if b.requires_grad else None
-        return abar, bbar
+        need_a, need_b = self.needs_input_grad
+        return (ybar @ _swap(b) if need_a else None), (_swap(a) @ ybar if need_b else None)
 
 
 def _linear_sample(rng, shape):
@@ -55,8 +54,9 @@ class Linear(Function):
 
     def backward(self, zbar):
         x, W = self.inputs[:2]
-        xbar = zbar @ W if x.requires_grad else None
-        Wbar = _swap(zbar) @ x if W.requires_grad else None
+        need_x, need_W = self.needs_input_grad[:2]
+        xbar = zbar @ W if need_x else None
+        Wbar = _swap(zbar) @ x if need_W else None
         if zbar.ndim > 2 and Wbar is not None:
             Wbar = Wbar.sum(axis=tuple(range(zbar.ndim - 2)))
         return (xbar, Wbar) + ((zbar,) if len(self.inputs) == 3 else ())

@@ -31,6 +31,14 @@ def test_a_100000_op_chain_can_be_dropped_without_backward():
     del y  # freeing a deep unreleased graph must not overflow the C stack either
 
 
+def test_an_op_uses_its_output_after_the_ops_consuming_it_were_released():
+    """Sigmoid's backward needs y; Mul, the only holder of y, is released before it runs."""
+    x = leaf([-1.0, 2.0])
+    (x.sigmoid() * 3.0).sum().backward()
+    s = 1 / (1 + np.exp(-x.data))
+    np.testing.assert_allclose(x.grad.data, 3 * s * (1 - s))
+
+
 def test_fan_out_accumulates():
     x = leaf(2.0)
     (x + x + x).backward()

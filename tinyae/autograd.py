@@ -75,23 +75,37 @@ def register(sample):
 class Function:
     """One op of the computation graph: y = f(x₁, …, xₙ; params).
 
-    Subclasses implement ``forward(*arrays) -> array`` and ``backward(ybar) -> xbar₁, …``.
-    In ``backward``, ``self.inputs`` are the input Tensors and ``self.output`` the output
-    Tensor, so derivatives can reuse them (e.g. exp: x̄ = ȳ y).
+    Subclasses implement ``forward(*arrays) -> array`` on raw arrays and
+    ``backward(ybar) -> xbar₁, …`` (one x̄ per input), written with tinyae's ops on Tensors so
+    that ``create_graph=True`` can differentiate it again.
+
+    What ``backward`` can use, and so what a recorded op keeps until ``release()``:
+      ``self.inputs``   the input Tensors (they are also the graph's edges),
+      ``self.output``   the output Tensor y (e.g. exp: x̄ = ȳ y, sigmoid: z̄ = ȳ y(1 − y)),
+      its parameters (``self.axis``, …) and any array ``forward`` stores on ``self``
+      (MaxPool2d's argmax).
+    Every op keeps its output, not only those whose formula uses it: an op's inputs are other
+    ops' outputs and stay alive as edges anyway, so the memory at the start of backward (the
+    peak) would be the same with a per-op declaration (Chainer's ``retain_outputs``).
 
     Which inputs need an error signal is decided by the engine, not by the op: it records
     ``self.needs_input_grad``, one bool per input (False for a constant), and it drops any x̄
     returned for an input that needs none. So ``backward`` may simply return one x̄ per input;
     where an x̄ costs a pass over the data (anything more than handing ȳ on), it computes it
     only ``if self.needs_input_grad[i]`` and returns None otherwise (Sub, Mul, MatMul, …).
+
+    Raw arrays in ``backward``: only for a factor that is piecewise constant in the inputs — a
+    0/1 mask from a comparison, a sign, an argmax one-hot (ReLU, Abs, Clip, Maximum, Max,
+    MaxPool2d). Its derivative is zero wherever it exists, so it may be computed from ``.data``
+    and enter the formula as a constant; everything else, ȳ included, stays a Tensor.
     """
+    inputs = ()              # the defaults of an op that was not recorded (or was released)
+    needs_input_grad = ()
+    released = False
+    _output_data = None
 
     def __init__(self, **params):
         self.__dict__.update(params)
-        self.inputs = ()
-        self.needs_input_grad = ()
-        self._output_ref = None
-        self.released = False
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -109,16 +123,25 @@ class Function:
                           + (f" inside the backward pass of {inside}" if inside else ""))
         needs_grad = _state["grad_enabled"] and any(t.requires_grad for t in tensors)
         out = Tensor(data, requires_grad=needs_grad)
-        if needs_grad:
+        if needs_grad:  # record the node: y remembers fn, fn remembers what backward needs
+            out._creator = fn
             fn.inputs = tensors
             fn.needs_input_grad = tuple(t.requires_grad for t in tensors)
-            fn._output_ref = weakref.ref(out)
-            out._creator = fn
+            fn._output_ref, fn._output_data = weakref.ref(out), data
         return out
 
     @property
     def output(self):
-        return self._output_ref()
+        """The output y as a Tensor of the graph: y itself while anyone holds it. During
+        backward the ops consuming y may have been released already, dropping the last
+        reference; then a Tensor on the kept array, with this op as its creator, stands in
+        (PyTorch unpacks a saved output the same way). Only a weak reference points from the
+        op to y, so that y → op → y is no reference cycle."""
+        y = self._output_ref()
+        if y is None and self._output_data is not None:
+            y = Tensor(self._output_data)
+            y.requires_grad, y._creator = True, self
+        return y
 
     def forward(self, *xs):
         raise NotImplementedError
@@ -127,9 +150,9 @@ class Function:
         raise NotImplementedError
 
     def release(self):
-        """Drop the inputs, parameters and saved arrays so their memory can be freed; only
-        the mark that this op was released stays (a second backward then explains itself)."""
-        self.__dict__ = {"inputs": (), "_output_ref": self._output_ref, "released": True}
+        """Drop the inputs, output, parameters and saved arrays so their memory can be freed;
+        only the mark that this op was released stays (a second backward then explains itself)."""
+        self.__dict__ = {"_output_ref": self._output_ref, "released": True}
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
@@ -205,15 +228,11 @@ def run_backward(outputs, ybars, retain_graph=False, create_graph=False, inputs=
     found = {}
     # Error signals are held per op (its output's ȳ) and dropped as soon as that op has used it.
     signals = {}
-    # Hold each op's output until that op's backward has run: releasing a consumer drops the
-    # last reference to its inputs, and backward formulas such as σ' = y(1 − y) still need y.
-    alive = {id(fn): fn.output for fn in order}
     for out, ybar in zip(outputs, ybars):
         _accumulate(out, ybar, signals, wanted, found)
     with enable_grad(create_graph):
         for fn in reversed(order):
             ybar = signals.pop(id(fn), None)
-            output = alive.pop(id(fn))  # noqa: F841  (kept alive for fn.backward)
             if ybar is not None:
                 previous, _state["in_backward_of"] = _state["in_backward_of"], type(fn).__name__
                 try:

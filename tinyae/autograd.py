@@ -174,6 +174,7 @@ def _check_finite(array, where):
         raise FloatingPointError(f"detect_anomaly: {where} produced NaN or Inf")
 
 
+# --- the backward pass --------------------------------------------------------------------
 def topological_order(roots):
     """Functions reachable from ``roots`` with every op after the ops producing its inputs.
 
@@ -185,12 +186,12 @@ def topological_order(roots):
         if inputs_done:
             order.append(fn)
             continue
-        if id(fn) in seen:
+        if fn in seen:
             continue
-        seen.add(id(fn))
+        seen.add(fn)
         stack.append((fn, True))
         for x in fn.inputs:
-            if x._creator is not None and id(x._creator) not in seen:
+            if x._creator is not None and x._creator not in seen:
                 stack.append((x._creator, False))
     return order
 
@@ -211,65 +212,96 @@ def unbroadcast(xbar, shape):
 
 
 def run_backward(outputs, ybars, retain_graph=False, create_graph=False, inputs=None):
-    """The backward pass: v̄ᵢ = Σⱼ v̄ⱼ ∂vⱼ/∂vᵢ in reverse topological order.
+    """The backward pass: v̄ᵢ = Σⱼ v̄ⱼ ∂vⱼ/∂vᵢ, over the ops in reverse topological order.
 
-    With ``inputs=None`` leaf error signals are accumulated into ``.grad`` (``backward()``);
-    otherwise the error signals of ``inputs`` are returned and no ``.grad`` is touched
-    (``grad()``).
-    """
+    An op's backward runs after every op consuming its output, so its ȳ is complete by then.
+    With ``inputs=None`` the error signals reaching leaves are added into their ``.grad``
+    (``backward()``); otherwise those of ``inputs`` are returned and no ``.grad`` is touched
+    (``grad()``)."""
     order = topological_order(outputs)
+    _check_not_released(order)
+    sink = _Sink(inputs)
+    ybar_of = {}  # op → the error signal of its output, summed over the consumers seen so far
+    for y, ybar in zip(outputs, ybars):
+        _send(y, ybar, ybar_of, sink)
+    with enable_grad(create_graph):  # record the backward formulas only for create_graph
+        for fn in reversed(order):
+            ybar = ybar_of.pop(fn, None)  # popped: each error signal is freed once it is used
+            if ybar is not None:
+                for x, xbar in zip(fn.inputs, _call_backward(fn, ybar)):  # x̄ = ȳ ∂y/∂x
+                    if xbar is not None:
+                        _send(x, unbroadcast(xbar, x.shape), ybar_of, sink)
+            if not retain_graph:
+                fn.release()  # its saved arrays are freed now, during the pass
+    return sink.results()
+
+
+def _send(x, xbar, ybar_of, sink):
+    """Add x̄ into x's error signal: fan-out, a tensor used by several ops gets their sum."""
+    sink.take(x, xbar)
+    fn = x._creator
+    if fn is not None:
+        ybar_of[fn] = xbar if fn not in ybar_of else ybar_of[fn] + xbar
+
+
+def _call_backward(fn, ybar):
+    """fn.backward(ȳ) as one x̄ per input, None for inputs that need no error signal; in
+    anomaly mode each x̄ is checked, and ops run inside it are named as part of fn's backward."""
+    previous, _state["in_backward_of"] = _state["in_backward_of"], type(fn).__name__
+    try:
+        xbars = fn.backward(ybar)
+    finally:
+        _state["in_backward_of"] = previous
+    if not isinstance(xbars, tuple):
+        xbars = (xbars,)
+    xbars = tuple(xbar if needed else None for needed, xbar in zip(fn.needs_input_grad, xbars))
+    if _state["anomaly"]:
+        for xbar in xbars:
+            if xbar is not None:
+                _check_finite(xbar.data, f"the backward pass of {type(fn).__name__}")
+    return xbars
+
+
+def _check_not_released(order):
     for fn in order:
         if fn.released:
             raise RuntimeError(
                 f"backward through the graph a second time: {type(fn).__name__}'s saved values "
                 "were freed by the first backward. Pass retain_graph=True to the first "
                 "backward() if you need to backpropagate twice.")
-    wanted = {id(x): x for x in inputs} if inputs is not None else None
-    found = {}
-    # Error signals are held per op (its output's ȳ) and dropped as soon as that op has used it.
-    signals = {}
-    for out, ybar in zip(outputs, ybars):
-        _accumulate(out, ybar, signals, wanted, found)
-    with enable_grad(create_graph):
-        for fn in reversed(order):
-            ybar = signals.pop(id(fn), None)
-            if ybar is not None:
-                previous, _state["in_backward_of"] = _state["in_backward_of"], type(fn).__name__
-                try:
-                    xbars = fn.backward(ybar)
-                finally:
-                    _state["in_backward_of"] = previous
-                if not isinstance(xbars, tuple):
-                    xbars = (xbars,)
-                for x, needed, xbar in zip(fn.inputs, fn.needs_input_grad, xbars):
-                    if not needed or xbar is None:
-                        continue
-                    if _state["anomaly"]:
-                        _check_finite(xbar.data, f"the backward pass of {type(fn).__name__}")
-                    _accumulate(x, unbroadcast(xbar, x.shape), signals, wanted, found)
-            if not retain_graph:
-                fn.release()
-    if wanted is not None:
-        return tuple(found.get(id(x)) for x in inputs)
-    return None
 
 
-def _accumulate(x, xbar, signals, wanted, found):
-    """Fan-out: a node used several times receives the sum of its consumers' error signals."""
-    if wanted is not None and id(x) in wanted:
-        found[id(x)] = xbar if id(x) not in found else found[id(x)] + xbar
-    if x._creator is not None:
-        key = id(x._creator)
-        signals[key] = xbar if key not in signals else signals[key] + xbar
-    elif wanted is None:
-        if not is_grad_enabled():
-            # A leaf's .grad owns its memory, so that optimizers and users may update it in
-            # place: an error signal that is a read-only broadcast view (from sum) is copied.
-            data = xbar.data
-            if not getattr(data.flags, "writeable", True):
-                data = data.copy()
-            xbar = Tensor(data)
-        x.grad = xbar if x.grad is None else x.grad + xbar
+class _Sink:
+    """Where error signals leave the walk. ``backward()``: a leaf's x̄ is added into its
+    ``.grad``. ``grad(inputs)``: the x̄ of each requested tensor (leaf or not) is summed here,
+    and no ``.grad`` is touched."""
+
+    def __init__(self, inputs):
+        self.inputs = inputs
+        self.found = None if inputs is None else {id(x): None for x in inputs}
+
+    def take(self, x, xbar):
+        if self.found is None:
+            if x._creator is None:
+                _add_to_grad(x, xbar)
+        elif id(x) in self.found:
+            total = self.found[id(x)]
+            self.found[id(x)] = xbar if total is None else total + xbar
+
+    def results(self):
+        return None if self.found is None else tuple(self.found[id(x)] for x in self.inputs)
+
+
+def _add_to_grad(x, xbar):
+    """x.grad += x̄ (a leaf's .grad accumulates across backward calls, as in PyTorch)."""
+    if not is_grad_enabled():
+        # A leaf's .grad owns its memory, so that optimizers and users may update it in
+        # place: an error signal that is a read-only broadcast view (from sum) is copied.
+        data = xbar.data
+        if not getattr(data.flags, "writeable", True):
+            data = data.copy()
+        xbar = Tensor(data)
+    x.grad = xbar if x.grad is None else x.grad + xbar
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None):

@@ -185,7 +185,7 @@ class Where(Function):
         return backend.get_array_module(a).where(self.condition, a, b)
 
     def backward(self, ybar):
-        take_a = Tensor(self.condition.astype(ybar.dtype))
+        take_a = self.condition.astype(ybar.dtype)  # a constant 0/1 mask
         need_a, need_b = self.needs_input_grad
         return (ybar * take_a if need_a else None), (ybar * (1 - take_a) if need_b else None)
 

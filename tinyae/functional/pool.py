@@ -94,7 +94,7 @@ class MaxPool2d(Function):
         xp = backend.get_array_module(ybar.data)
         offsets = xp.arange(kh * kw, dtype=self.argmax.dtype).reshape(1, -1, 1)
         onehot = (self.argmax.reshape(C, 1, -1) == offsets).astype(ybar.dtype)
-        cols = (_as_matrix(ybar) * Tensor(onehot)).reshape(C * kh * kw, -1)
+        cols = (_as_matrix(ybar) * onehot).reshape(C * kh * kw, -1)  # onehot: a constant mask
         return Col2Im.apply(cols, image_shape=x.shape, kernel_size=self.kernel_size,
                             stride=self.stride, padding=self.padding, dilation=_NO_DILATION,
                             grid=self.grid)
@@ -172,5 +172,3 @@ def upsample(x, scale_factor=2):
         raise ValueError(f"upsample expects a 4-D input (N, C, H, W), got shape {tuple(x.shape)}")
     return Upsample.apply(x, scale=scale)
 
-
-from ..tensor import Tensor  # noqa: E402  (tensor.py imports functional first)

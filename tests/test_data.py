@@ -9,8 +9,9 @@ import pytest
 
 from tinyae.data import (DataLoader, curved_surface, gaussian_noise, load_embedded_mnist,
                          load_fashion_mnist, load_mnist, masking_noise, mnist_source,
-                         noisy_curve, one_hot_patterns, patch_occlusion, plane_in_4d, read_idx,
-                         salt_and_pepper, swiss_roll, write_idx)
+                         noisy_curve, occlude, occlusion_mask, one_hot_patterns, patch_occlusion,
+                         plane_in_4d, read_idx, salt_and_pepper, shapes_scenes, swiss_roll,
+                         write_idx, SHAPE_CLASSES)
 from tinyae.data import mnist as mnist_mod
 
 NAMES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -421,3 +422,77 @@ def test_synthetic_sets():
         noisy_curve(10, kind="spiral")
     with pytest.raises(ValueError, match="positive integer"):
         plane_in_4d(0)
+
+
+# ---------------------------------------------------------------- occlusion (inpainting)
+
+def test_occlude_squares():
+    x = np.ones((20, 784), np.float32)
+    out, mask = occlude(x, 12, rng=3)
+    assert out.shape == mask.shape == x.shape and out.dtype == np.float32 and mask.dtype == bool
+    assert np.all(mask.sum(axis=1) == 144) and np.array_equal(out == 0, mask)
+    for m in mask.reshape(20, 28, 28):                       # one 12×12 square, inside the image
+        rows, cols = np.nonzero(m)
+        assert rows.max() - rows.min() == 11 and cols.max() - cols.min() == 11
+    assert x.min() == 1                                      # x is not changed
+    positions = {tuple(np.argwhere(m)[0]) for m in mask.reshape(20, 28, 28)}
+    assert len(positions) > 10                               # placed at random
+
+
+def test_occlude_is_deterministic_by_seed():
+    x = np.random.default_rng(0).random((8, 1, 28, 28)).astype(np.float32)
+    a, b = occlude(x, 10, rng=5), occlude(x, 10, rng=5)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert not np.array_equal(a[1], occlude(x, 10, rng=6)[1])
+    gen1, gen2 = np.random.default_rng(9), np.random.default_rng(9)   # a Generator moves on
+    assert np.array_equal(occlusion_mask(4, 5, gen1), occlusion_mask(4, 5, gen2))
+    assert not np.array_equal(occlusion_mask(4, 5, gen1), occlusion_mask(4, 5, np.random.default_rng(9)))
+
+
+def test_occlude_rectangles_channels_and_value():
+    x = np.zeros((50, 3, 16, 20))
+    out, mask = occlude(x, ((2, 5), (3, 9)), rng=0, image_shape=(16, 20), value=0.5)
+    assert np.all(mask == mask[:, :1])                      # the same hole in every channel
+    for m in mask[:, 0]:
+        rows, cols = np.nonzero(m)
+        h, w = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+        assert 2 <= h <= 5 and 3 <= w <= 9 and m.sum() == h * w   # one rectangle
+    sides = {(int(np.ptp(np.nonzero(m)[0])), int(np.ptp(np.nonzero(m)[1]))) for m in mask[:, 0]}
+    assert len(sides) > 5                                   # of random shape
+    assert set(np.unique(out[mask])) == {0.5}
+    two = occlusion_mask(200, (1, 1), 0, (8, 8), count=2).reshape(200, -1).sum(1)
+    assert set(two) == {1, 2}                               # two 1×1 holes, sometimes the same
+
+
+def test_occlude_errors():
+    with pytest.raises(ValueError, match="height"):
+        occlude(np.ones((2, 784)), 29)
+    with pytest.raises(ValueError, match="width"):
+        occlude(np.ones((2, 784)), (3, (5, 2)))
+    with pytest.raises(ValueError, match="image_shape"):
+        occlude(np.ones((2, 100)), 3)
+    with pytest.raises(ValueError, match="count"):
+        occlusion_mask(2, 3, 0, count=0)
+
+
+# ---------------------------------------------------------------- segmentation scenes
+
+def test_shapes_scenes_shapes_and_labels():
+    x, y = shapes_scenes(40, size=24, seed=1, radius=(3.0, 7.0))
+    assert x.shape == (40, 1, 24, 24) and x.dtype == np.float32
+    assert y.shape == (40, 24, 24) and y.dtype == np.int64
+    assert 0 <= x.min() and x.max() <= 1
+    assert set(np.unique(y)) == set(range(len(SHAPE_CLASSES)))     # every class occurs
+    assert np.all((y > 0).reshape(40, -1).any(axis=1))              # each scene has a shape
+    # a shape is one grey level (plus noise) that differs from its surroundings
+    for img, lab in zip(x[:10, 0], y[:10]):
+        inside, outside = img[lab > 0], img[lab == 0]
+        assert abs(np.median(inside) - np.median(outside)) > 0.1
+
+
+def test_shapes_scenes_deterministic_by_seed():
+    a, b, c = shapes_scenes(6, seed=3), shapes_scenes(6, seed=3), shapes_scenes(6, seed=4)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert not np.array_equal(a[1], c[1])
+    with pytest.raises(ValueError, match="radius"):
+        shapes_scenes(2, size=16, radius=(4.0, 9.0))

@@ -187,3 +187,47 @@ def test_shape_mismatch_names_both_shapes():
 def test_bad_inputs_are_explained(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# --- per-pixel cross-entropy (segmentation) ---------------------------------------------------
+Z_PIX = rng.standard_normal((2, 3, 2, 4))            # logits (N, C, H, W)
+LABELS_PIX = rng.integers(0, 3, (2, 2, 4))           # labels (N, H, W)
+
+
+def test_cross_entropy_per_pixel_values():
+    p = np.exp(Z_PIX) / np.exp(Z_PIX).sum(axis=1, keepdims=True)
+    per_pixel = -np.log(np.take_along_axis(p, LABELS_PIX[:, None], axis=1))[:, 0]
+    assert value(L.cross_entropy(T(Z_PIX), LABELS_PIX)) == pytest.approx(per_pixel.mean())
+    assert value(L.cross_entropy(T(Z_PIX), LABELS_PIX, reduction="batchmean")) == \
+        pytest.approx(per_pixel.sum() / 2)
+    none = L.cross_entropy(T(Z_PIX), LABELS_PIX, reduction="none")
+    assert none.shape == (2, 2, 4)
+    np.testing.assert_allclose(none.data, per_pixel)
+    # the same as the (N, C) form with one row per pixel
+    rows = Z_PIX.transpose(0, 2, 3, 1).reshape(-1, 3)
+    assert value(L.cross_entropy(T(rows), LABELS_PIX.ravel())) == pytest.approx(per_pixel.mean())
+
+
+def test_cross_entropy_per_pixel_matches_torch():
+    torch = pytest.importorskip("torch")
+    for reduction in ("mean", "sum"):
+        assert value(L.cross_entropy(T(Z_PIX), LABELS_PIX, reduction=reduction)) == pytest.approx(
+            torch.nn.functional.cross_entropy(torch.tensor(Z_PIX), torch.tensor(LABELS_PIX),
+                                              reduction=reduction).item())
+
+
+def test_cross_entropy_per_pixel_gradients():
+    def loss(z):
+        return L.cross_entropy(z, LABELS_PIX)
+    z = T(Z_PIX, requires_grad=True)
+    loss(z).backward()
+    np.testing.assert_allclose(z.grad.data, central_difference(lambda a: value(loss(T(a))), Z_PIX),
+                               rtol=1e-6, atol=1e-8)
+    assert tinyae.gradgradcheck(loss, [Z_PIX])
+
+
+def test_cross_entropy_per_pixel_shape_errors():
+    with pytest.raises(ValueError, match=r"labels must have shape \(2, 2, 4\)"):
+        L.cross_entropy(T(Z_PIX), LABELS_PIX[:, :, :1])
+    with pytest.raises(ValueError, match=r"\[0, 3\)"):
+        L.cross_entropy(T(Z_PIX), LABELS_PIX + 1)

@@ -5,7 +5,7 @@ import pytest
 import tinyae as ta
 from tinyae import nn
 from tinyae.models import (Contractive, ConvAutoencoder, GaussianNoise, KLSparsity, L1Sparsity,
-                           LinearAE, MaskingNoise, MLPAutoencoder, jacobian_norm_sq, pca,
+                           LinearAE, MaskingNoise, MLPAutoencoder, UNet, jacobian_norm_sq, pca,
                            principal_angles)
 
 
@@ -182,3 +182,73 @@ def test_model_zoo_builds_every_entry_with_its_loss():
     assert build("conv", latent_activation=None).encoder[-1].__class__.__name__ == "Linear"
     with pytest.raises(ValueError, match="unknown model"):
         build("wide")
+
+
+# --- UNet ---------------------------------------------------------------------------------------
+def test_unet_shapes_with_and_without_skips():
+    x = np.random.default_rng(0).random((3, 2, 16, 12)).astype(np.float32)
+    with_skips = UNet(2, 5, channels=(4, 6, 8), rng=0)
+    without = UNet(2, 5, channels=(4, 6, 8), skips=False, rng=0)
+    for model in (with_skips, without):
+        y = model(x)
+        assert y.shape == (3, 5, 16, 12) and y.dtype == np.float32
+    # the decoder blocks of the skip version see twice the channels: more weights, same output
+    n = [sum(p.size for p in m.parameters()) for m in (with_skips, without)]
+    assert n[0] - n[1] == (6 * 6 + 4 * 4) * 9          # extra input channels of the first convs
+    assert with_skips.up_blocks[0][0].in_channels == 12 and without.up_blocks[0][0].in_channels == 6
+
+
+def test_unet_skips_are_a_second_path():
+    """Cut the upsampling path (its transposed convs all zero): with skips the output still
+    follows the input, through the concatenated encoder features; without, it ignores it."""
+    x = np.random.default_rng(1).random((2, 1, 8, 8))
+    for skips in (True, False):
+        model = UNet(1, 1, channels=(3, 4), skips=skips, rng=1)
+        for p in model.up.parameters():
+            p.data[...] = 0
+        same = np.array_equal(model(x).data, model(x[::-1]).data)
+        assert same != skips
+
+
+def test_unet_gradients_and_losses():
+    rng = np.random.default_rng(2)
+    model = UNet(1, 3, channels=(2, 3), rng=0)
+    assert ta.check_module(model, rng.random((2, 1, 4, 4)))
+    labels = rng.integers(0, 3, (2, 4, 4))
+    seg = UNet(1, 3, channels=(2, 3), loss="cross_entropy", rng=0)
+    loss = seg.loss(rng.random((2, 1, 4, 4)).astype(np.float32), labels)
+    assert loss.shape == () and loss.item() > 0
+    img = UNet(1, 1, channels=(2, 3), output_activation="sigmoid", loss="bce", rng=0)
+    out = img(rng.random((2, 1, 4, 4)))
+    assert 0 <= out.data.min() and out.data.max() <= 1
+
+
+def test_unet_learns_a_segmentation():
+    """40 steps of Adam on one batch of scenes: the per-pixel cross-entropy falls well below the
+    entropy of the class frequencies, the best any answer that ignores the image can do."""
+    from tinyae import optim
+    from tinyae.data import shapes_scenes
+    x, y = shapes_scenes(8, size=16, seed=0, radius=(2.0, 5.0))
+    share = np.bincount(y.ravel()) / y.size
+    prior_entropy = -(share * np.log(share)).sum()
+    model = UNet(1, 4, channels=(4, 8), batchnorm=True, loss="cross_entropy", rng=0)
+    opt = optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(40):
+        loss = model.loss(x, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.7 * prior_entropy
+
+
+def test_unet_errors():
+    with pytest.raises(ValueError, match="divisible by 4"):
+        UNet(1, 1, channels=(2, 3, 4))(np.zeros((1, 1, 6, 8)))
+    with pytest.raises(ValueError, match=r"\(N, 2, H, W\)"):
+        UNet(2, 1, channels=(2, 3))(np.zeros((1, 1, 4, 4)))
+    with pytest.raises(ValueError, match="channels"):
+        UNet(1, 1, channels=(4,))
+    with pytest.raises(ValueError, match="loss"):
+        UNet(1, 1, loss="hinge")
+    with pytest.raises(ValueError, match="activation"):
+        UNet(1, 1, output_activation="sigmoidd")

@@ -5,7 +5,8 @@
     loss = (x * x).sum()
     loss.backward()          # x.grad is x̄ = ∂loss/∂x = 2x
 
-Submodules: functional (the ops, as F), nn, optim, losses, data, models, train, viz, lesson.
+Submodules: functional (the ops, as F), nn, optim, losses, metrics, data, models, train, viz,
+lesson.
 """
 from . import backend  # noqa: F401
 from .tensor import Tensor, tensor  # noqa: F401
@@ -13,6 +14,6 @@ from .autograd import no_grad, enable_grad, grad, detect_anomaly, Function  # no
 from . import functional  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck, check_module  # noqa: F401
 from .trace import trace  # noqa: F401
-from . import nn, optim, losses  # noqa: F401
+from . import nn, optim, losses, metrics  # noqa: F401
 
 __version__ = "0.1.0"

@@ -114,25 +114,35 @@ def cross_entropy(logits, labels, reduction="mean"):
 
         ℓₙ = −log softmax(zₙ)_{cₙ} = log Σⱼ e^{zₙⱼ} − zₙ,cₙ        z̄ₙ = softmax(zₙ) − onehot(cₙ)
 
-    computed as log_softmax and integer indexing, averaged over the batch by default."""
+    computed as log_softmax and integer indexing, averaged over the batch by default.
+
+    Per pixel (segmentation): logits (N, C, H, W, …) with the classes on axis 1 and labels
+    (N, H, W, …) give one ℓ per pixel, as in PyTorch: 'mean' averages over every pixel of the
+    batch, 'batchmean' sums over each image and averages over images, 'none' returns (N, H, W, …).
+    The class axis is moved last and the pixels become rows, so it is the (N, C) case above."""
     logits = _as_pred(logits, "cross_entropy")
-    if logits.ndim != 2:
-        raise ValueError(f"cross_entropy: logits must have shape (N, C), got {logits.shape}")
+    if logits.ndim < 2:
+        raise ValueError(f"cross_entropy: logits must have shape (N, C) or (N, C, H, W, …), got "
+                         f"{logits.shape}")
     xp = backend.get_array_module(logits.data)
     labels = labels.data if isinstance(labels, Tensor) else labels
     labels = xp.asarray(backend.to_device(labels, logits.device))
     if labels.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: labels must be integers (class indices), got dtype "
                         f"{labels.dtype}; convert with labels.astype(int)")
-    n, c = logits.shape
-    if labels.shape != (n,):
-        raise ValueError(f"cross_entropy: labels must have shape ({n},) for logits of shape "
-                         f"{logits.shape}, got {labels.shape}")
-    if n and (int(labels.min()) < 0 or int(labels.max()) >= c):
+    n, c = logits.shape[:2]
+    rest = tuple(logits.shape[2:])
+    if labels.shape != (n,) + rest:
+        raise ValueError(f"cross_entropy: labels must have shape {(n,) + rest} for logits of shape "
+                         f"{logits.shape} (classes on axis 1), got {labels.shape}")
+    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= c):
         raise ValueError(f"cross_entropy: labels must lie in [0, {c}) for {c} classes, got values "
                          f"from {int(labels.min())} to {int(labels.max())}")
-    picked = F.log_softmax(logits, axis=1)[xp.arange(n), labels]
-    return _reduce(-picked, reduction, "cross_entropy")
+    if rest:   # (N, C, H, W) → (N·H·W, C), one row per pixel
+        logits = logits.transpose((0,) + tuple(range(2, logits.ndim)) + (1,)).reshape((-1, c))
+        labels = labels.reshape(-1)
+    picked = F.log_softmax(logits, axis=1)[xp.arange(labels.shape[0]), labels]
+    return _reduce(-(picked.reshape((n,) + rest) if rest else picked), reduction, "cross_entropy")
 
 
 # --- latent-code terms -----------------------------------------------------------------------

@@ -15,7 +15,7 @@ import numbers
 
 import numpy
 
-from tinyae.arguments import as_generator
+from tinyae.arguments import as_generator, is_int, positive_int
 from tinyae.backend import get_array_module, is_array
 
 
@@ -144,3 +144,65 @@ def patch_occlusion(x, patch, rng=None, image_shape=(28, 28), value=0.0):
     images = x.reshape(n, d // (h * w), h, w)
     out = xp.where(square, xp.asarray(value, dtype=x.dtype), images)
     return out.reshape(x.shape).astype(x.dtype, copy=False)
+
+
+def _extent(value, limit, name):
+    """A side length or an inclusive range (lo, hi) of them, checked against the image side."""
+    lo, hi = (value, value) if isinstance(value, numbers.Integral) else tuple(value)
+    if not (is_int(lo) and is_int(hi)) or not 1 <= lo <= hi <= limit:
+        raise ValueError(f"occlusion {name} must be an int or a range (lo, hi) with "
+                         f"1 <= lo <= hi <= {limit} (the image side), got {value!r}")
+    return int(lo), int(hi)
+
+
+def occlusion_mask(n, size, rng=None, image_shape=(28, 28), count=1):
+    """A bool NumPy array (n, H, W): ``count`` random rectangles per image, True inside.
+
+    ``size`` is a side length (a square), or (height, width) where each may be an int or an
+    inclusive range (lo, hi) to draw from, e.g. ``((4, 12), (4, 12))`` for rectangles of
+    random shape. Each rectangle lies fully inside the image at a uniformly random position;
+    rectangles of one image may overlap. The same generator state gives the same mask.
+    """
+    rng = as_generator(rng)
+    if len(image_shape) != 2 or min(image_shape) < 1:
+        raise ValueError(f"image_shape must be (height, width), got {image_shape!r}")
+    h, w = (int(s) for s in image_shape)
+    if is_int(size):
+        size = (size, size)
+    if not hasattr(size, "__len__") or len(size) != 2:
+        raise ValueError(f"size must be an int (a square) or (height, width), got {size!r}")
+    (h_lo, h_hi), (w_lo, w_hi) = _extent(size[0], h, "height"), _extent(size[1], w, "width")
+    count = positive_int(count, "count", "occlusion_mask")
+    mask = numpy.zeros((n, h, w), dtype=bool)
+    rows, cols = numpy.arange(h), numpy.arange(w)
+    for _ in range(count):
+        ph = rng.integers(h_lo, h_hi + 1, size=n)
+        pw = rng.integers(w_lo, w_hi + 1, size=n)
+        top = (rng.random(n) * (h - ph + 1)).astype(int)      # uniform in [0, h − ph]
+        left = (rng.random(n) * (w - pw + 1)).astype(int)
+        in_rows = (rows >= top[:, None]) & (rows < (top + ph)[:, None])       # (n, h)
+        in_cols = (cols >= left[:, None]) & (cols < (left + pw)[:, None])     # (n, w)
+        mask |= in_rows[:, :, None] & in_cols[:, None, :]
+    return mask
+
+
+def occlude(x, size, rng=None, image_shape=(28, 28), value=0.0, count=1):
+    """Occlude ``count`` random squares or rectangles of every image: ``(occluded, mask)``.
+
+    x may be (N, H*W), (N, H, W) or (N, C, H, W) with (H, W) = ``image_shape``; ``size`` is as
+    in ``occlusion_mask`` (an int for a square). The occluded pixels (all channels) are set to
+    ``value``. ``mask`` is a bool array of x's shape and module, True where x was occluded, so
+    that an inpainting model can be told where the hole is and scored inside it only.
+    """
+    x = _array(x)
+    n, d = _samples_features(x)
+    h, w = (int(s) for s in image_shape) if len(image_shape) == 2 else (0, 0)
+    if h < 1 or w < 1 or d % (h * w):
+        raise ValueError(f"each sample of x has {d} values, which is not a whole number of "
+                         f"images of image_shape={image_shape!r}; pass the right image_shape")
+    xp = get_array_module(x)
+    square = occlusion_mask(n, size, rng, (h, w), count)[:, None]      # (n, 1, h, w)
+    mask = numpy.broadcast_to(square, (n, d // (h * w), h, w)).reshape(x.shape)   # a copy
+    mask = xp.asarray(mask)
+    out = xp.where(mask, xp.asarray(value, dtype=x.dtype), x).astype(x.dtype, copy=False)
+    return out, mask

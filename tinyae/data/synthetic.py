@@ -95,3 +95,84 @@ def noisy_curve(n, noise=0.1, seed=0, kind="sine"):
         raise ValueError(f"kind must be 'sine' or 'circle', got {kind!r}")
     noisy = clean + noise * rng.standard_normal((n, 2))
     return noisy.astype(F32), clean.astype(F32), t.astype(F32)
+
+
+# --- segmentation scenes ------------------------------------------------------------------------
+SHAPE_CLASSES = ("background", "circle", "square", "triangle")
+
+
+def _shape_mask(kind, cy, cx, r, angle, yy, xx):
+    """Pixels (centres yy, xx) inside a shape of 'radius' r centred at (cy, cx), turned by angle.
+
+    circle: radius r. square: half-side 0.85 r (about the circle's area). triangle: equilateral
+    with circumradius 1.3 r (likewise). Square and triangle are rotated by ``angle``."""
+    dy, dx = yy - cy, xx - cx
+    if kind == 1:
+        return dy * dy + dx * dx <= r * r
+    c, s = numpy.cos(angle), numpy.sin(angle)
+    u, v = c * dx + s * dy, -s * dx + c * dy            # coordinates in the shape's own frame
+    if kind == 2:
+        half = 0.85 * r
+        return (numpy.abs(u) <= half) & (numpy.abs(v) <= half)
+    inside = numpy.ones_like(u, dtype=bool)
+    for k in range(3):                                   # three half-planes, inradius R/2
+        t = 2 * numpy.pi * k / 3
+        inside &= numpy.cos(t) * u + numpy.sin(t) * v <= 0.65 * r
+    return inside
+
+
+def shapes_scenes(n, size=32, seed=0, max_shapes=3, radius=(4.0, 9.0), noise=0.08,
+                  contrast=0.25, rotate=False):
+    """Scenes for semantic segmentation: ``(images, labels)``, every pixel labelled.
+
+    Each scene holds 1 to ``max_shapes`` shapes — circles, squares, triangles (the latter two
+    upright, or turned by a random angle with ``rotate=True``) — of random size (``radius``
+    range, in pixels), position and grey level, not overlapping, on a textured background: a
+    random grey level plus three random sinusoidal gratings, and Gaussian pixel noise of
+    standard deviation ``noise`` over it all.
+    A shape's grey level differs from the background's mean by at least ``contrast``, but it
+    may be darker or lighter, so brightness alone does not tell the classes apart: the shape
+    does.
+
+    images: (n, 1, size, size) float32 in [0, 1];  labels: (n, size, size) int64, with class
+    indices into ``SHAPE_CLASSES`` = (background, circle, square, triangle). Fully determined
+    by ``seed``.
+    """
+    n, size = positive_int(n, "n", "shapes_scenes"), positive_int(size, "size", "shapes_scenes")
+    if not 0 < radius[0] <= radius[1] or 2 * radius[1] + 2 > size:
+        raise ValueError(f"radius must be a range 0 < lo <= hi with 2*hi + 2 <= size = {size}, "
+                         f"got {radius!r}")
+    noise = _check_noise(noise)
+    rng = numpy.random.default_rng(seed)
+    yy, xx = numpy.mgrid[0:size, 0:size].astype(numpy.float64) + 0.5
+    images = numpy.empty((n, 1, size, size), dtype=F32)
+    labels = numpy.zeros((n, size, size), dtype=numpy.int64)
+    for i in range(n):
+        base = rng.uniform(0.3, 0.7)
+        image = numpy.full((size, size), base)
+        for _ in range(3):                               # the texture: random gratings
+            freq = rng.uniform(0.15, 0.6)
+            theta, phase = rng.uniform(0, numpy.pi), rng.uniform(0, 2 * numpy.pi)
+            image += 0.06 * numpy.sin(freq * (numpy.cos(theta) * xx + numpy.sin(theta) * yy)
+                                      + phase)
+        placed = []                                      # (cy, cx, bounding radius)
+        for _ in range(int(rng.integers(1, max_shapes + 1))):
+            kind = int(rng.integers(1, len(SHAPE_CLASSES)))
+            r = rng.uniform(*radius)
+            bound = 1.3 * r if kind == 3 else (1.21 * r if kind == 2 else r)
+            for _attempt in range(30):                   # rejection: keep shapes apart
+                cy, cx = rng.uniform(bound, size - bound, size=2)
+                if all(numpy.hypot(cy - py, cx - px) > bound + pb + 1 for py, px, pb in placed):
+                    break
+            else:
+                continue
+            placed.append((cy, cx, bound))
+            angle = rng.uniform(0, 2 * numpy.pi)
+            inside = _shape_mask(kind, cy, cx, r, angle if rotate else numpy.pi / 2, yy, xx)
+            grey = rng.uniform(0, 1 - 2 * contrast)      # then skip the band around the base
+            grey = grey if grey < base - contrast else grey + 2 * contrast
+            image[inside] = grey
+            labels[i][inside] = kind
+        image += noise * rng.standard_normal((size, size))
+        images[i, 0] = numpy.clip(image, 0.0, 1.0)
+    return images, labels

@@ -226,7 +226,8 @@ OpCheck = namedtuple("OpCheck", "op first_order second_order max_error message")
 OpCheck.__doc__ = ("One row of the op table: op name, first-order ok, second-order ok (None if "
                    "not run), max |analytic − numeric| over both, and the failure message.")
 
-OP_MODULES = ("elementwise", "reduce", "activations", "shape", "linalg", "conv", "pool", "random")
+OP_MODULES = ("elementwise", "reduce", "activations", "shape", "linalg", "conv", "pool", "random",
+              "gaussian")
 
 
 def load_all_ops():

@@ -160,6 +160,37 @@ def gaussian_kl(mu, logvar, reduction="batchmean"):
     return _reduce(terms, reduction, "gaussian_kl")
 
 
+def bernoulli_log_likelihood(logits, x, reduction="batchmean"):
+    """log p(x | z) of a Bernoulli decoder with p = σ(logits), from the logits, in nats:
+
+        log p(x | z) = Σᵢ xᵢ log pᵢ + (1 − xᵢ) log(1 − pᵢ) = Σᵢ xᵢ zᵢ − log(1 + e^{zᵢ})
+
+    the negative of ``bce_with_logits`` (softplus, stable for any logit: a sigmoid followed by
+    log would give log 0 = −∞ once σ saturates in float32). x may be any value in [0, 1] (grey
+    MNIST pixels, as in the PyTorch VAE example). Default: summed over each example, averaged
+    over the batch ('batchmean', nats per image); 'none' gives the per-pixel terms.
+    logits̄ = ȳ (x − σ(logits))."""
+    return _reduce(-bce_with_logits(logits, x, reduction="none"), reduction,
+                   "bernoulli_log_likelihood")
+
+
+def gaussian_log_likelihood(mean, x, logvar=0.0, reduction="batchmean"):
+    """log N(x; m, σ²) of a Gaussian decoder with mean m and log-variance ``logvar`` (a Tensor
+    that broadcasts against m, e.g. one learned scalar, or a fixed number), in nats:
+
+        log p(x | z) = −½ Σᵢ [ (xᵢ − mᵢ)² / σ² + log σ² + log 2π ]
+
+    A density, not a probability: its value depends on the units of x and is not comparable
+    with a Bernoulli log-likelihood. m̄ = ȳ (x − m)/σ²,  (log σ²)‾ = ½ ȳ ((x − m)²/σ² − 1)."""
+    mean, x = _pair(mean, x, "gaussian_log_likelihood")
+    if isinstance(logvar, Tensor):
+        inv_var = F.exp(-logvar)
+    else:
+        inv_var, logvar = math.exp(-float(logvar)), float(logvar)
+    terms = -0.5 * ((x - mean) ** 2 * inv_var + logvar + math.log(2 * math.pi))
+    return _reduce(terms, reduction, "gaussian_log_likelihood")
+
+
 def l1_activity(h):
     """L1 sparsity penalty on hidden activations h (N, …): (1/N) Σₙ Σⱼ |hₙⱼ|,
     the sum over units averaged over the batch.  h̄ = sign(h)/N."""

@@ -5,6 +5,7 @@ from .mlp import MLPAutoencoder  # noqa: F401
 from .conv import ConvAutoencoder  # noqa: F401
 from .masked import MaskedAutoencoder  # noqa: F401
 from .unet import UNet  # noqa: F401
+from .vae import VAE  # noqa: F401
 from .regularizers import (L1Sparsity, KLSparsity, Contractive, jacobian_norm_sq,  # noqa: F401
                            MaskingNoise, GaussianNoise, SaltAndPepper)
 from .stacked import (greedy_pretrain, end_to_end_pretrain, random_encoder,  # noqa: F401

@@ -232,9 +232,9 @@ def test_fit_trains_a_vae_with_its_own_loss(batch):
     from tinyae.train import fit
     model = VAE([12, 8], latent=2, rng=0)
     x = np.random.default_rng(1).random((64, 12)).astype(np.float32)
-    history = fit(model, loss_fn=VAE.loss, optimizer=optim.Adam(model.parameters(), lr=1e-2),
-                  train_loader=DataLoader(x, batch_size=16, shuffle=True, seed=0), epochs=3,
-                  seed=0, progress=False, verbose=False)
+    history = fit(model, optim.Adam(model.parameters(), lr=1e-2),
+                  DataLoader(x, batch_size=16, shuffle=True, seed=0), epochs=3,
+                  seed=0, progress=False, verbose=False)       # minimises model.loss(x)
     assert history["train_loss"][-1] < history["train_loss"][0]
 
 

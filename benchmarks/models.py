@@ -1,4 +1,4 @@
-"""The three reference autoencoders of the benchmark, built twice: in tinyae (from its model zoo,
+"""The reference autoencoders of the benchmark, built twice: in tinyae (from its model zoo,
 tinyae.models.zoo) and in PyTorch.
 
 Same shapes, activations, batch, optimizer and loss in both frameworks (initial weights differ,
@@ -9,11 +9,13 @@ which does not change the time of a step):
              Hinton & Salakhutdinov 2006)
     conv     1×28×28 → Conv 16 (3×3, s2, p1) → 14×14 → Conv 32 (3×3, s2, p1) → 7×7 → Linear 20,
              mirrored: Linear 32·7·7, ConvTranspose 16 → 14×14, ConvTranspose 1 → 28×28, sigmoid
+    vae      784-400-(20, 20), z = μ + σ ⊙ ε, 20-400-784 (ReLU): the PyTorch example's VAE; its
+             step minimises the model's own loss, BCE summed over pixels + KL, per image
 
 ``image_shape(name)`` says whether a model eats flat rows (784,) or images (1, 28, 28).
 """
 
-MODELS = ("shallow", "deep", "conv")
+MODELS = ("shallow", "deep", "conv", "vae")
 
 DEEP_WIDTHS = (784, 1000, 500, 250, 30)
 
@@ -47,7 +49,8 @@ def _widths(name):
 # benchmark name -> the tinyae model zoo's entry (tinyae.models.zoo) with these settings
 ZOO_ENTRIES = {"shallow": dict(name="shallow", latent=20),
                "deep": dict(name="hinton", latent=DEEP_WIDTHS[-1]),
-               "conv": dict(name="conv", latent=20, latent_activation=None)}
+               "conv": dict(name="conv", latent=20, latent_activation=None),
+               "vae": dict(name="vae", latent=20)}
 
 
 def build_tinyae(name, seed=0):
@@ -63,6 +66,8 @@ def build_torch(name, seed=0):
     from torch import nn
     _check(name)
     torch.manual_seed(seed)
+    if name == "vae":
+        return _torch_vae(torch, nn)()
     if name != "conv":
         return nn.Sequential(*_mlp_layers(nn, _widths(name)))
     return nn.Sequential(
@@ -72,6 +77,30 @@ def build_torch(name, seed=0):
         nn.Linear(20, 32 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (32, 7, 7)),
         nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
         nn.ConvTranspose2d(16, 1, 3, stride=2, padding=1, output_padding=1), nn.Sigmoid())
+
+
+def _torch_vae(torch, nn):
+    """The model of pytorch/examples vae/main.py, with its loss as a method (per image)."""
+    F = torch.nn.functional
+
+    class VAE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc21, self.fc22 = nn.Linear(784, 400), nn.Linear(400, 20), nn.Linear(400, 20)
+            self.fc3, self.fc4 = nn.Linear(20, 400), nn.Linear(400, 784)
+
+        def forward(self, x):
+            h1 = F.relu(self.fc1(x))
+            mu, logvar = self.fc21(h1), self.fc22(h1)
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            return torch.sigmoid(self.fc4(F.relu(self.fc3(z)))), mu, logvar
+
+        def loss(self, x):
+            recon, mu, logvar = self(x)
+            bce = F.binary_cross_entropy(recon, x, reduction="sum")
+            kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+            return (bce + kld) / len(x)
+    return VAE
 
 
 def count_parameters(model):

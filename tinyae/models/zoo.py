@@ -6,6 +6,8 @@ the benchmarks use these):
     conv     1×28×28 → Conv(16, s2) → Conv(32, s2) → k (ReLU), mirrored with ConvTranspose2d
     hinton   784-1000-500-250-k-250-500-1000-784, ReLU, sigmoid output (the shapes of
              Hinton & Salakhutdinov 2006, k = 30)
+    vae      784-400-(k, k) → z → 400-784 logits, ReLU: the PyTorch example's VAE (k = 20);
+             its loss is −ELBO, BCE summed over the pixels + KL, per image
 
     model = build("deep", latent=32, rng=0)          # an MLPAutoencoder; model.loss(x) is BCE
 
@@ -13,6 +15,7 @@ Any keyword of the model class overrides the entry (``build("conv", latent_activ
 """
 from .conv import ConvAutoencoder
 from .mlp import MLPAutoencoder
+from .vae import VAE
 
 ZOO = {
     "shallow": (MLPAutoencoder, lambda k: dict(sizes=[784, k], latent_activation="relu"), 32),
@@ -20,6 +23,7 @@ ZOO = {
     "conv": (ConvAutoencoder, lambda k: dict(channels=(16, 32), latent=k, latent_activation="relu"), 32),
     "hinton": (MLPAutoencoder, lambda k: dict(sizes=[784, 1000, 500, 250, k],
                                               latent_activation="relu"), 30),
+    "vae": (VAE, lambda k: dict(sizes=[784, 400], latent=k), 20),
 }
 MODELS = tuple(ZOO)
 
@@ -31,6 +35,8 @@ def build(name, latent=None, rng=None, **overrides):
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
     cls, arguments, default_latent = ZOO[name]
     kwargs = dict(arguments(default_latent if latent is None else latent), activation="relu",
-                  output_activation="sigmoid", reconstruction="bce", rng=rng)
+                  rng=rng)
+    if cls is not VAE:  # the VAE's decoder gives logits, and its loss is −ELBO, not this BCE
+        kwargs.update(output_activation="sigmoid", reconstruction="bce")
     kwargs.update(overrides)
     return cls(**kwargs)

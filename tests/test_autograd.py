@@ -169,9 +169,11 @@ def test_grad_returns_error_signals_and_leaves_dot_grad_alone():
     assert x.grad is None and w.grad is None
 
 
-def test_grad_of_an_unused_input_is_zero():
+def test_grad_of_an_unused_input_raises_unless_allowed():
     x, unused = leaf([1.0, 2.0]), leaf([5.0])
-    _, ubar = tinyae.grad((x * x).sum(), [x, unused])
+    with pytest.raises(RuntimeError, match="input 1 .* not part of the graph.*allow_unused=True"):
+        tinyae.grad((x * x).sum(), [x, unused])
+    _, ubar = tinyae.grad((x * x).sum(), [x, unused], allow_unused=True)
     np.testing.assert_array_equal(ubar.data, [0.0])
 
 

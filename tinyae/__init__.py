@@ -9,7 +9,7 @@ Submodules: functional (the ops, as F), nn, optim, losses, metrics, data, models
 lesson.
 """
 from . import backend  # noqa: F401
-from .tensor import Tensor, tensor  # noqa: F401
+from .tensor import Tensor, tensor, from_numpy  # noqa: F401
 from .autograd import no_grad, enable_grad, grad, detect_anomaly, Function  # noqa: F401
 from . import functional  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck, check_module  # noqa: F401

@@ -11,11 +11,26 @@ with ``create_graph=True`` the backward pass is itself recorded and can be diffe
 again (Hessian-vector products, contractive penalties of deep encoders).
 """
 import contextlib
+import threading
 import weakref
 
 from . import backend
 
-_state = {"grad_enabled": True, "anomaly": False, "in_backward_of": None}
+
+class _ThreadState(threading.local):
+    """Grad mode and anomaly mode, one copy per thread as in PyTorch: ``no_grad()`` in one
+    thread (say, an evaluation thread) never switches recording off in another."""
+    def __init__(self):
+        self.grad_enabled, self.anomaly, self.in_backward_of = True, False, None
+
+    def __getitem__(self, key):
+        return getattr(self, key)
+
+    def __setitem__(self, key, value):
+        setattr(self, key, value)
+
+
+_state = _ThreadState()
 
 OPS = {}  # Function subclass name -> class, for every registered op (see ``register``)
 
@@ -115,14 +130,20 @@ class Function:
         try:
             data = fn.forward(*[t.data for t in tensors])
         except (ValueError, IndexError, TypeError) as err:
-            shapes = ", ".join(str(t.shape) for t in tensors)
-            raise type(err)(f"{cls.__name__}: {err} (input shapes: {shapes})") from err
+            where = f"{cls.__name__} (input shapes {', '.join(str(t.shape) for t in tensors)}; " \
+                    f"dtypes {', '.join(str(t.dtype) for t in tensors)})"
+            if type(err) in (ValueError, IndexError, TypeError):
+                raise type(err)(f"{where}: {err}") from err
+            # NumPy's own subclasses (e.g. _UFuncNoLoopError) take other constructor arguments:
+            # keep the original exception, with its type and attributes, and add the op to it.
+            err.add_note(f"in {where}")
+            raise
         if _state["anomaly"]:
             inside = _state["in_backward_of"]
             _check_finite(data, f"the forward pass of {cls.__name__}"
                           + (f" inside the backward pass of {inside}" if inside else ""))
         needs_grad = _state["grad_enabled"] and any(t.requires_grad for t in tensors)
-        out = Tensor(data, requires_grad=needs_grad)
+        out = Tensor(data, requires_grad=needs_grad, copy=False)
         if needs_grad:  # record the node: y remembers fn, fn remembers what backward needs
             out._creator = fn
             fn.inputs = tensors
@@ -139,7 +160,7 @@ class Function:
         op to y, so that y → op → y is no reference cycle."""
         y = self._output_ref()
         if y is None and self._output_data is not None:
-            y = Tensor(self._output_data)
+            y = Tensor(self._output_data, copy=False)
             y.requires_grad, y._creator = True, self
         return y
 
@@ -164,8 +185,8 @@ def _as_tensor(x, like):
     # A Python scalar takes the dtype of the tensor it meets, so it never upcasts float32.
     if like is not None and not backend.is_array(x):
         xp = backend.get_array_module(like.data)
-        return Tensor(xp.asarray(x, dtype=like.dtype))
-    return Tensor(x)
+        return Tensor(xp.asarray(x, dtype=like.dtype), copy=False)
+    return Tensor(x, copy=False)
 
 
 def _check_finite(array, where):
@@ -250,16 +271,43 @@ def _call_backward(fn, ybar):
     previous, _state["in_backward_of"] = _state["in_backward_of"], type(fn).__name__
     try:
         xbars = fn.backward(ybar)
+    except (ValueError, TypeError, IndexError, ArithmeticError) as err:
+        err.add_note(f"in the backward pass of {type(fn).__name__} (input shapes "
+                     f"{', '.join(str(x.shape) for x in fn.inputs)}; ybar {ybar.shape})")
+        raise
     finally:
         _state["in_backward_of"] = previous
     if not isinstance(xbars, tuple):
         xbars = (xbars,)
-    xbars = tuple(xbar if needed else None for needed, xbar in zip(fn.needs_input_grad, xbars))
+    if len(xbars) != len(fn.inputs):
+        raise RuntimeError(
+            f"{type(fn).__name__}.backward returned {len(xbars)} error signals for "
+            f"{len(fn.inputs)} inputs; return one per input of forward (None for an input "
+            "that needs none)")
+    xbars = tuple(_check_signal(fn, i, x, xbar) if needed and xbar is not None else None
+                  for i, (needed, x, xbar) in enumerate(zip(fn.needs_input_grad, fn.inputs, xbars)))
     if _state["anomaly"]:
         for xbar in xbars:
             if xbar is not None:
                 _check_finite(xbar.data, f"the backward pass of {type(fn).__name__}")
     return xbars
+
+
+def _check_signal(fn, i, x, xbar):
+    """An input's error signal must be a Tensor of a shape that sums back to the input's."""
+    if not isinstance(xbar, Tensor):
+        if not backend.is_array(xbar):
+            raise TypeError(f"{type(fn).__name__}.backward returned a {type(xbar).__name__} as "
+                            f"the error signal of input {i}; return a Tensor (or None)")
+        xbar = Tensor(xbar, copy=False)
+    shape, got = tuple(x.shape), tuple(xbar.shape)
+    lead = len(got) - len(shape)
+    if got != shape and (lead < 0 or any(n != m and n != 1 for n, m in zip(shape, got[lead:]))):
+        raise RuntimeError(
+            f"{type(fn).__name__}.backward returned an error signal of shape {got} for input {i}, "
+            f"which has shape {shape}: x̄ must have x's shape (or a shape that broadcasting "
+            "sums back to it)")
+    return xbar
 
 
 def _check_not_released(order):
@@ -294,21 +342,30 @@ class _Sink:
 
 def _add_to_grad(x, xbar):
     """x.grad += x̄ (a leaf's .grad accumulates across backward calls, as in PyTorch)."""
-    if not is_grad_enabled():
-        # A leaf's .grad owns its memory, so that optimizers and users may update it in
-        # place: an error signal that is a read-only broadcast view (from sum) is copied.
-        data = xbar.data
-        if not getattr(data.flags, "writeable", True):
-            data = data.copy()
-        xbar = Tensor(data)
-    x.grad = xbar if x.grad is None else x.grad + xbar
+    if x.grad is not None:
+        x.grad = x.grad + xbar  # a new array, owned by x
+    elif is_grad_enabled():
+        x.grad = _owned_copy(xbar)  # create_graph: a copy that stays in the graph
+    else:
+        # Every leaf owns its .grad, so that optimizers and users may update it in place: the
+        # signal may be shared with another leaf (ā = b̄ = ȳ for a + b), be the ybar the
+        # caller passed in, or be a read-only broadcast view (from sum); copy it.
+        x.grad = Tensor(xbar.data.copy(), copy=False)
 
 
-def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None):
+def _owned_copy(xbar):
+    from .functional import astype
+    return astype(xbar, xbar.dtype)  # AsType's forward always copies (ndarray.astype)
+
+
+def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None,
+         allow_unused=False):
     """The error signals ∂L/∂x of ``inputs`` (a Tensor or a sequence), without touching ``.grad``.
 
     ``grad_outputs`` are the ȳ to start from (default 1 for scalar outputs).
-    With ``create_graph=True`` the result is itself differentiable."""
+    With ``create_graph=True`` the result is itself differentiable. An input the outputs do
+    not depend on is an error (usually a bug: the wrong tensor, or a detached path); with
+    ``allow_unused=True`` its error signal is zeros instead."""
     single = isinstance(inputs, Tensor)
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if single else list(inputs)
@@ -321,7 +378,14 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
     ybars = [_initial_signal(y, g) for y, g in zip(outputs, grad_outputs)]
     retain = create_graph if retain_graph is None else retain_graph
     result = run_backward(outputs, ybars, retain, create_graph, inputs)
-    result = tuple(r if r is not None else Tensor(backend.get_array_module(x.data).zeros_like(x.data))
+    unused = [i for i, r in enumerate(result) if r is None]
+    if unused and not allow_unused:
+        raise RuntimeError(
+            f"grad(): input {unused[0]} (shape {inputs[unused[0]].shape}) is not part of the graph "
+            "of the outputs, so its error signal is undefined; check that you passed the tensor "
+            "the outputs were computed from, or pass allow_unused=True to get zeros for it")
+    result = tuple(r if r is not None else Tensor(backend.get_array_module(x.data).zeros_like(x.data),
+                                                  copy=False)
                    for r, x in zip(result, inputs))
     return result[0] if single else result
 
@@ -333,8 +397,9 @@ def _initial_signal(y, ybar):
                 f"backward() on a tensor of shape {y.shape} needs its error signal ybar: only a "
                 "scalar loss has the implicit ȳ = 1. Reduce it first (e.g. loss.sum() or "
                 "loss.mean()) or pass ybar of the same shape.")
-        return Tensor(backend.get_array_module(y.data).ones_like(y.data))
-    ybar = ybar if isinstance(ybar, Tensor) else Tensor(backend.as_array(ybar, dtype=y.dtype))
+        return Tensor(backend.get_array_module(y.data).ones_like(y.data), copy=False)
+    ybar = ybar if isinstance(ybar, Tensor) else Tensor(backend.as_array(ybar, dtype=y.dtype),
+                                                        copy=False)
     if ybar.shape != y.shape:
         raise ValueError(f"backward(): ybar has shape {ybar.shape} but the output has shape "
                          f"{y.shape}; they must match")

@@ -111,7 +111,7 @@ def _gradient_of(fn, seed):
             rng = numpy.random.default_rng(seed)
             state["ybar"] = _random_like(rng, y)
             state["u"] = [_random_like(rng, x) for x in xs]
-        xbars = grad((y * state["ybar"]).sum(), list(xs), create_graph=True)
+        xbars = grad((y * state["ybar"]).sum(), list(xs), create_graph=True, allow_unused=True)
         return sum((xbar * u).sum() for xbar, u in zip(xbars, state["u"]))
     return first_derivative
 
@@ -135,7 +135,8 @@ def _compare(evaluate, targets, eps, atol, rtol, directional, seed):
                         "op in it cast down?)")
     ybar = _random_like(numpy.random.default_rng(seed), y)
     tensors = [t for _, t in targets]
-    xbars = grad(y, tensors, grad_outputs=Tensor(ybar), retain_graph=False)
+    xbars = grad(y, tensors, grad_outputs=Tensor(ybar, copy=False), retain_graph=False,
+                 allow_unused=True)  # an input fn ignores has x̄ = 0, which the check confirms
     ybar = backend.to_numpy(ybar)
 
     def difference(nudge, undo):

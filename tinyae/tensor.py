@@ -1,4 +1,16 @@
-"""Tensor: an array, the op that made it, and its error signal x̄ = ∂L/∂x (``.grad``)."""
+"""Tensor: an array, the op that made it, and its error signal x̄ = ∂L/∂x (``.grad``).
+
+Memory sharing (PyTorch's policy):
+    ``tensor(a)``, ``Tensor(a)``, ``nn.Parameter(a)``   copy ``a``: updating the tensor (an
+                                                     optimizer step) never changes ``a``
+    ``from_numpy(a)``                                shares ``a``: each sees the other's changes
+    ``t.numpy()``                                    a copy: changing it never changes ``t``
+    ``t.detach()``                                   shares ``t``'s data, outside the graph
+    ``t.grad``                                       owned by ``t``: no two leaves share one, and
+                                                     it never aliases the ``ybar`` passed in
+"""
+import operator
+
 from . import backend
 
 
@@ -11,9 +23,12 @@ class Tensor:
     """
     __array_priority__ = 100  # so that ndarray + Tensor calls Tensor.__radd__
 
-    def __init__(self, data, requires_grad=False, dtype=None, name=None):
+    def __init__(self, data, requires_grad=False, dtype=None, name=None, copy=True):
+        # copy=False (``from_numpy``, and ops wrapping the arrays they just computed) shares.
         if isinstance(data, Tensor):
             data = data.data
+        if copy and backend.is_array(data):
+            data = backend.get_array_module(data).array(data, dtype=dtype, copy=True)
         self.data = backend.as_array(data, dtype=dtype)
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require grad, got {self.data.dtype}; "
@@ -35,7 +50,40 @@ class Tensor:
         return "cpu" if backend.get_array_module(self.data).__name__ == "numpy" else "gpu"
 
     def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor (a single number): use .item() to read it")
         return len(self.data)
+
+    # A tensor is a value: ``==`` compares elements (below), so identity is its hash, as in
+    # PyTorch, and tensors still work as set members and dictionary keys.
+    __hash__ = object.__hash__
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor with {self.data.size} elements is ambiguous: "
+                "use t.any() or t.all() (or compare one element, e.g. t[0] > 0)")
+        return bool(self.data.reshape(()).item())
+
+    def __float__(self):
+        return float(self._single("float"))
+
+    def __int__(self):
+        return int(self._single("int"))
+
+    def _single(self, what):
+        if self.data.size != 1:
+            raise TypeError(f"only a tensor with one element can be converted to a Python "
+                            f"{what}; this one has shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def __array__(self, dtype=None, copy=None):
+        # np.asarray(t), np.mean(t), plt.plot(t): the data, never an array of Tensor objects.
+        if self.requires_grad:
+            raise TypeError("cannot turn a tensor that requires grad into a NumPy array "
+                            "implicitly (its graph would be lost silently): use t.detach().numpy()")
+        data = backend.to_numpy(self.data)
+        return data.astype(dtype) if dtype is not None else data
 
     def __repr__(self):
         grad = f", requires_grad=True" if self.requires_grad else ""
@@ -43,15 +91,18 @@ class Tensor:
         return f"tensor({backend.to_numpy(self.data)!r}{grad}{op})".replace("\n", "\n       ")
 
     def numpy(self):
-        """A NumPy copy of the data (from the GPU if needed), cut off from the graph."""
-        return backend.to_numpy(self.data)
+        """A NumPy copy of the data (from the GPU if needed), cut off from the graph: changing
+        it never changes the tensor."""
+        array = backend.to_numpy(self.data)
+        return array.copy() if array is self.data else array
 
     def item(self):
-        return self.data.item()
+        """The value of a one-element tensor as a Python number."""
+        return self._single("number")
 
     def detach(self):
-        """The same data as a new leaf that no gradient flows through."""
-        return Tensor(self.data)
+        """A new leaf sharing this tensor's data (no copy) that no gradient flows through."""
+        return Tensor(self.data, copy=False)
 
     def to(self, device):
         """A copy on 'cpu' or 'gpu', as a new leaf (moving data is not part of the graph)."""
@@ -93,16 +144,29 @@ class Tensor:
     def __abs__(self): return F.abs(self)
     def __getitem__(self, index): return F.getitem(self, index)
 
-    # Comparisons are not differentiable: they return plain boolean tensors.
+    # Comparisons are element-wise and not differentiable: boolean tensors without grad.
     def _compare(self, other, op):
         other = other.data if isinstance(other, Tensor) else other
-        return Tensor(op(self.data, other))
-    def __lt__(self, other): return self._compare(other, lambda a, b: a < b)
-    def __le__(self, other): return self._compare(other, lambda a, b: a <= b)
-    def __gt__(self, other): return self._compare(other, lambda a, b: a > b)
-    def __ge__(self, other): return self._compare(other, lambda a, b: a >= b)
-    def eq(self, other): return self._compare(other, lambda a, b: a == b)
-    def ne(self, other): return self._compare(other, lambda a, b: a != b)
+        return Tensor(op(self.data, other), copy=False)
+    def __lt__(self, other): return self._compare(other, operator.lt)
+    def __le__(self, other): return self._compare(other, operator.le)
+    def __gt__(self, other): return self._compare(other, operator.gt)
+    def __ge__(self, other): return self._compare(other, operator.ge)
+
+    def __eq__(self, other):
+        return False if other is None else self._compare(other, operator.eq)
+
+    def __ne__(self, other):
+        return True if other is None else self._compare(other, operator.ne)
+    eq, ne = __eq__, __ne__
+
+    def any(self, axis=None, keepdims=False):
+        """Whether any element is non-zero (a boolean tensor, not differentiable)."""
+        return Tensor(self.data.any(axis=axis, keepdims=keepdims), copy=False)
+
+    def all(self, axis=None, keepdims=False):
+        """Whether every element is non-zero (a boolean tensor, not differentiable)."""
+        return Tensor(self.data.all(axis=axis, keepdims=keepdims), copy=False)
 
     # --- methods ---------------------------------------------------------------------------
     def sum(self, axis=None, keepdims=False): return F.sum(self, axis, keepdims)
@@ -129,8 +193,18 @@ class Tensor:
 
 
 def tensor(data, requires_grad=False, dtype=None):
-    """Make a Tensor. Python numbers and lists become float32; arrays keep their dtype."""
+    """Make a Tensor from a copy of ``data``. Python numbers and lists become float32; arrays
+    keep their dtype. To share an array's memory instead, use ``from_numpy``."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def from_numpy(array, requires_grad=False):
+    """A Tensor that shares ``array``'s memory (NumPy, or CuPy on a GPU) and keeps its dtype:
+    changing one changes the other. ``tensor(array)`` copies instead."""
+    if not backend.is_array(array):
+        raise TypeError(f"from_numpy() takes a NumPy array, got {type(array).__name__}; "
+                        "use tinyae.tensor(data) for numbers and lists")
+    return Tensor(array, requires_grad=requires_grad, copy=False)
 
 
 from . import autograd  # noqa: E402

@@ -186,3 +186,162 @@ def test_a_user_functions_wrongly_shaped_signal_is_named():
         WrongShape.apply(a, b).sum().backward()
     with pytest.raises(RuntimeError, match="TooFew.backward returned 1 error signals for 2 inputs"):
         TooFew.apply(leaf([1.0]), leaf([2.0])).sum().backward()
+
+
+# --- losses refuse targets they cannot mean -------------------------------------------------------
+def test_bce_refuses_pixels_0_to_255():
+    pred = Tensor(np.full((2, 4), 0.5, dtype="float32"), requires_grad=True)
+    pixels = np.array([[0, 128, 255, 3], [255, 0, 0, 9]], dtype=np.uint8)
+    with pytest.raises(ValueError, match="bce: the targets must lie in \\[0, 1\\], got values "
+                                         "from 0 to 255.*divided by 255"):
+        tinyae.losses.bce(pred, pixels)
+    with pytest.raises(ValueError, match="bce_with_logits: the targets must lie in \\[0, 1\\]"):
+        tinyae.losses.bce_with_logits(pred, pixels)
+    with pytest.raises(ValueError, match="NaN"):
+        tinyae.losses.bce(pred, np.full((2, 4), np.nan, dtype="float32"))
+    assert tinyae.losses.bce(pred, pixels / 255.0).item() > 0
+
+
+def test_kl_sparsity_refuses_activations_outside_0_1():
+    with pytest.raises(ValueError, match="kl_sparsity: the activations h must lie in \\[0, 1\\].*sigmoid"):
+        tinyae.losses.kl_sparsity(Tensor(np.array([[0.5, 3.0]])), 0.05)
+
+
+@pytest.mark.parametrize("loss", ["mse", "bce", "bce_with_logits", "sse"])
+def test_a_mean_over_an_empty_batch_is_an_error(loss):
+    empty = Tensor(np.zeros((0, 4)), requires_grad=True)
+    with pytest.raises(ValueError, match="the batch is empty \\(shape \\(0, 4\\)\\).*data loader"):
+        getattr(tinyae.losses, loss)(empty, np.zeros((0, 4)))
+    assert tinyae.losses.mse(empty, np.zeros((0, 4)), reduction="sum").item() == 0.0
+
+
+def test_mean_and_var_backward_never_divide_by_zero():
+    x = Tensor(np.zeros((0, 3)), requires_grad=True)
+    with np.errstate(all="ignore"):
+        F.mean(x, axis=0).sum().backward()
+    assert x.grad.shape == (0, 3)
+    x = Tensor(np.array([1.0]), requires_grad=True)
+    with np.errstate(all="ignore"):
+        F.var(x, ddof=1).backward()  # one value has no sample variance: NaN, like y
+    assert np.isnan(x.grad.data).all()
+
+
+# --- numerics ------------------------------------------------------------------------------------
+def _expit64(z):
+    z = np.asarray(z, dtype=np.float64)
+    return np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))))
+
+
+C = np.sqrt(2 / np.pi)
+# float32 result of each function at the tails, against an independent float64 reference
+TAILS = {
+    "sigmoid": (F.sigmoid, _expit64, np.linspace(-80, 80, 321)),
+    "tanh": (F.tanh, np.tanh, np.linspace(-20, 20, 161)),
+    "softplus": (F.softplus, lambda z: np.logaddexp(0, z), np.linspace(-80, 80, 321)),
+    "gelu": (F.gelu, lambda z: z * _expit64(2 * C * (z + 0.044715 * z ** 3)), np.linspace(-8, 8, 161)),
+    "elu": (F.elu, lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))), np.linspace(-30, 30, 121)),
+    "exp": (F.exp, np.exp, np.linspace(-80, 80, 161)),
+    "log": (F.log, np.log, np.geomspace(1e-30, 1e30, 121)),
+    "logsumexp": (lambda z: F.logsumexp(z.reshape(-1, 1) + Tensor(np.array([0.0, -3.0], "float32")), axis=1),
+                  lambda z: np.logaddexp(z, z - 3.0), np.linspace(-80, 80, 161)),
+    # log p for p → 1 (z ≫ 0) keeps only absolute precision (as in PyTorch): z − log Σ e^z cancels
+    "log_softmax": (lambda z: F.log_softmax(F.stack([z, z * 0], axis=1), axis=1)[:, 0],
+                    lambda z: z - np.logaddexp(z, 0), np.linspace(-80, -2, 79)),
+    "softmax": (lambda z: F.softmax(F.stack([z, z * 0], axis=1), axis=1)[:, 0], _expit64,
+                np.linspace(-80, 80, 161)),
+    "bce_with_logits": (lambda z: tinyae.losses.bce_with_logits(z, np.ones_like(z.data), reduction="none"),
+                        lambda z: np.logaddexp(0, -z), np.linspace(-80, 80, 161)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TAILS))
+def test_float32_keeps_relative_precision_at_both_tails(name):
+    fn, reference, z = TAILS[name]
+    z = z.astype("float32")
+    got = fn(Tensor(z)).data
+    want = reference(z.astype("float64"))
+    assert got.dtype == np.float32
+    normal = np.abs(want) > np.finfo(np.float32).tiny  # below that float32 has no relative precision
+    # GELU's argument 2√(2/π)(z + 0.044715z³) is itself rounded: allow for its condition number
+    np.testing.assert_allclose(got[normal], want[normal], rtol=1e-5 if name == "gelu" else 4e-6, atol=0)
+
+
+def test_sigmoid_minus_17_is_right():
+    assert F.sigmoid(Tensor(np.array(-17.0, "float32"))).item() == pytest.approx(4.1399375e-08, rel=1e-6)
+
+
+def test_power_zero_has_a_zero_gradient_at_zero():
+    x = leaf([0.0, 2.0])
+    (x ** 0).sum().backward()
+    assert x.grad.data.tolist() == [0.0, 0.0]
+    a, b = leaf([0.0, 0.0, 2.0]), leaf([0.0, 2.0, 0.0])
+    F.pow(a, b).sum().backward()
+    assert np.isfinite(a.grad.data).all() and np.isfinite(b.grad.data).all()
+    assert a.grad.data.tolist() == [0.0, 0.0, 0.0] and b.grad.data[:2].tolist() == [0.0, 0.0]
+
+
+def test_logsumexp_of_all_minus_inf_is_minus_inf():
+    z = leaf([[-np.inf, -np.inf], [0.0, -np.inf]])
+    y = F.logsumexp(z, axis=1)
+    assert y.data.tolist() == [-np.inf, 0.0]
+    y[1].backward()
+    assert z.grad.data.tolist() == [[0.0, 0.0], [1.0, 0.0]]
+    assert F.logsumexp(leaf([-np.inf])).item() == -np.inf
+    assert F.logsumexp(leaf([np.inf, 0.0])).item() == np.inf
+
+
+# --- checkpoints: nothing lost, nothing half-done ----------------------------------------------------
+def _two_layers():
+    return nn.Sequential(nn.Linear(3, 2, rng=np.random.default_rng(0)),
+                         nn.Linear(2, 1, rng=np.random.default_rng(1)))
+
+
+def test_load_checks_every_entry_before_copying_any(tmp_path):
+    model = _two_layers()
+    before = {k: v.copy() for k, v in model.state_dict().items()}
+    state = {k: v + 1 for k, v in before.items()}
+    last = list(state)[-1]
+    state[last] = np.array(["x"] * state[last].size).reshape(state[last].shape)  # bad dtype, last
+    np.savez(tmp_path / "bad.npz", **state)
+    with pytest.raises(TypeError, match=f"'{last}' has dtype <U1 in the checkpoint but float32"):
+        model.load(tmp_path / "bad.npz")
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])  # nothing was overwritten
+
+
+def test_load_of_a_file_that_is_not_a_checkpoint_says_so(tmp_path):
+    (tmp_path / "notes.npz").write_text("hello")
+    with pytest.raises(ValueError, match="not an .npz file written by Module.save, or it is damaged"):
+        _two_layers().load(tmp_path / "notes.npz")
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    with pytest.raises(ValueError, match="single array"):
+        _two_layers().load(tmp_path / "one.npy")
+
+
+def test_a_killed_save_leaves_a_tmp_file_that_the_next_save_removes(tmp_path):
+    import subprocess
+    import sys
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process id that no longer runs
+    target = tmp_path / "model.npz"
+    stale = [tmp_path / f"model.npz.{dead.pid}.abcd1234.tmp", tmp_path / "model.npz.zz9_ab12.tmp"]
+    for path in stale:
+        path.write_bytes(b"half a checkpoint")
+    alive = tmp_path / f"model.npz.{1}.live0000.tmp"   # pid 1 runs: its writer may still be busy
+    other = tmp_path / f"other.npz.{dead.pid}.abcd1234.tmp"
+    alive.write_bytes(b"")
+    other.write_bytes(b"")
+    _two_layers().save(target)
+    assert not any(p.exists() for p in stale)
+    assert alive.exists() and other.exists() and target.exists()
+
+
+def test_ambiguous_checkpoint_keys_are_refused(tmp_path):
+    from tinyae.io import load_tree, save_tree
+    x, y = np.zeros(2), np.ones(2)
+    for tree in ({"a/b": x, "a": {"b": y}}, {1: x, "1": y}, {"tree.json": x}):
+        with pytest.raises(ValueError, match="rename"):
+            save_tree(tmp_path / "ckpt.npz", tree)
+    save_tree(tmp_path / "ok.npz", {"a": {"b": y}, "c": [x, 3]})
+    back = load_tree(tmp_path / "ok.npz")
+    np.testing.assert_array_equal(back["a"]["b"], y)

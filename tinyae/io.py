@@ -11,16 +11,25 @@ from . import backend
 def save_npz_atomic(path, arrays):
     """Write ``arrays`` (name → NumPy array) to ``path`` as an .npz archive, atomically.
 
-    The data goes to a temporary file in the same directory, is flushed to disk (fsync) and
-    then renamed over ``path`` (``os.replace`` is atomic): a crash midway leaves the previous
-    file intact and no temporary file behind. Only arrays are stored — strings as 0-d unicode
-    arrays — so ``numpy.load(path, allow_pickle=False)`` reads it back. Returns ``path``."""
+    The data goes to a temporary file ``NAME.PID.XXXXXXXX.tmp`` in the same directory, is
+    flushed to disk (fsync) and then renamed over ``path`` (``os.replace`` is atomic). An
+    exception midway removes the temporary file and leaves the previous file intact. A process
+    killed midway (kill -9, power loss) cannot clean up: the previous file is still intact, and
+    its temporary file stays until the next save of the same ``path`` removes it (temporary
+    files of a writer that is still running are left alone). Only arrays are stored — strings
+    as 0-d unicode arrays — so ``numpy.load(path, allow_pickle=False)`` reads it back.
+    Returns ``path``."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"cannot save to {path!r}: the directory {directory!r} does "
                                 "not exist; create it first (os.makedirs)")
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"cannot save to {path!r}: it is a directory; give a file name "
+                                "such as model.npz")
+    remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(prefix=f"{os.path.basename(path)}.{os.getpid()}.", suffix=".tmp",
+                               dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
             _write(f, arrays)
@@ -34,6 +43,40 @@ def save_npz_atomic(path, arrays):
     return path
 
 
+def remove_stale_temporaries(path):
+    """Remove the temporary files that killed saves of ``path`` left behind; returns their names.
+
+    A temporary file names its writer's process id; one whose writer still runs is kept."""
+    directory, name = os.path.split(os.path.abspath(os.fspath(path)))
+    removed = []
+    for entry in os.listdir(directory):
+        if not (entry.startswith(name + ".") and entry.endswith(".tmp")):
+            continue
+        parts = entry[len(name) + 1:-len(".tmp")].split(".")
+        if len(parts) == 2 and parts[0].isdigit() and _running(int(parts[0])):
+            continue
+        if len(parts) > 2:
+            continue  # the temporary file of another target (e.g. "model.npz.bak.….tmp")
+        try:
+            os.remove(os.path.join(directory, entry))
+            removed.append(entry)
+        except FileNotFoundError:
+            pass  # another saver removed it first
+    return removed
+
+
+def _running(pid):
+    if pid == os.getpid():
+        return True  # perhaps another thread of ours, saving right now
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
 def _write(fileobj, arrays):
     """The writer (a separate function so tests can make it fail midway)."""
     numpy.savez(fileobj, **arrays)
@@ -44,7 +87,11 @@ def save_tree(path, tree):
     every array is an entry named by its path in the tree (``state/model/0.weight``), the rest
     is JSON in the 0-d string entry 'tree.json'. Atomic, and loads without pickle."""
     arrays = {}
-    arrays["tree.json"] = numpy.array(json.dumps(_pack(tree, arrays, "")))
+    packed = _pack(tree, arrays, "")
+    if "tree.json" in arrays:
+        raise ValueError("cannot store an array under the key 'tree.json' at the top of a "
+                         "checkpoint: that name holds the tree itself; rename the key")
+    arrays["tree.json"] = numpy.array(json.dumps(packed))
     return save_npz_atomic(path, arrays)
 
 
@@ -62,7 +109,17 @@ def _pack(obj, arrays, key):
     if isinstance(obj, numpy.generic):
         return obj.item()
     if isinstance(obj, dict):
-        return {str(k): _pack(v, arrays, f"{key}/{k}" if key else str(k)) for k, v in obj.items()}
+        out = {}
+        for k, v in obj.items():
+            name = str(k)
+            if not isinstance(k, (str, int)) or "/" in name or name in out:
+                raise ValueError(
+                    f"cannot store the key {k!r} in {key or 'the checkpoint'!r}: keys must be "
+                    "strings or integers without '/' ('/' separates the levels of the tree, so "
+                    "{'a/b': x, 'a': {'b': y}} would load back y for both) and distinct as "
+                    "strings (1 and '1' collide); rename it")
+            out[name] = _pack(v, arrays, f"{key}/{name}" if key else name)
+        return out
     if isinstance(obj, (list, tuple)):
         return [_pack(v, arrays, f"{key}/{i}" if key else str(i)) for i, v in enumerate(obj)]
     if obj is None or isinstance(obj, (bool, int, float, str)):

@@ -19,6 +19,7 @@ from . import functional as F
 from .tensor import Tensor
 
 REDUCTIONS = ("mean", "sum", "batchmean", "none")
+_TARGET_HINT = "pixels stored as 0-255 integers must be divided by 255 first"
 
 
 def _as_pred(pred, who):
@@ -47,6 +48,10 @@ def _check_shapes(who, pred, target, names=("pred", "target")):
 
 
 def _reduce(loss, reduction, who):
+    if reduction in ("mean", "batchmean") and (loss.size == 0 or (loss.ndim and loss.shape[0] == 0)):
+        raise ValueError(f"{who}: the batch is empty (shape {loss.shape}), and an empty batch has "
+                         f"no {reduction}; check the slicing or the data loader that made it "
+                         "(or use reduction='sum', which is 0)")
     if reduction == "mean":
         return loss.mean()
     if reduction == "sum":
@@ -63,6 +68,17 @@ def _pair(pred, target, who):
     target = _as_target(target, pred)
     _check_shapes(who, pred, target)
     return pred, target
+
+
+def _check_unit_interval(who, name, t, hint):
+    """Values must lie in [0, 1] (NaN does not)."""
+    data = t.data
+    if data.size and not bool(((data >= 0) & (data <= 1)).all()):
+        xp = backend.get_array_module(data)
+        low, high = float(xp.nanmin(data)), float(xp.nanmax(data))
+        nan = " and NaN" if bool(xp.isnan(data).any()) else ""
+        raise ValueError(f"{who}: {name} must lie in [0, 1], got values from {low:g} to "
+                         f"{high:g}{nan}; {hint}")
 
 
 # --- reconstruction --------------------------------------------------------------------------
@@ -89,9 +105,9 @@ def bce(pred, target, eps=1e-7, reduction="mean"):
     0 or 1 in float32); where the clamp is active the gradient is 0. For training from logits,
     ``bce_with_logits`` is exact and stable and keeps the gradient σ(z) − y everywhere."""
     pred, target = _pair(pred, target, "bce")
-    if pred.size and (float(pred.data.min()) < 0 or float(pred.data.max()) > 1):
-        raise ValueError("bce: pred must be probabilities in [0, 1] (got values outside); for "
-                         "raw scores (logits) use bce_with_logits")
+    _check_unit_interval("bce", "pred (probabilities)", pred,
+                         "for raw scores (logits) use bce_with_logits")
+    _check_unit_interval("bce", "the targets", target, _TARGET_HINT)
     p = F.clip(pred, eps, 1 - eps)
     loss = -(target * F.log(p) + (1 - target) * F.log(1 - p))
     return _reduce(loss, reduction, "bce")
@@ -100,12 +116,15 @@ def bce(pred, target, eps=1e-7, reduction="mean"):
 def bce_with_logits(logits, target, reduction="mean"):
     """Binary cross-entropy of p = σ(z) computed from the logits z, without ever forming p:
 
-        ℓ = −[y log σ(z) + (1 − y) log(1 − σ(z))] = log(1 + eᶻ) − z y
-          = max(z, 0) − z y + log(1 + e^{−|z|})        (softplus, stable for any z)
+        ℓ = −[y log σ(z) + (1 − y) log(1 − σ(z))] = y softplus(−z) + (1 − y) softplus(z)
 
+    with softplus(z) = log(1 + eᶻ) = max(z, 0) + log(1 + e^{−|z|}), stable for any z. (The
+    shorter softplus(z) − z y cancels: for y = 1 and z = 10 it keeps 2 of float32's 7 digits.)
     z̄ = σ(z) − y."""
     logits, target = _pair(logits, target, "bce_with_logits")
-    return _reduce(F.softplus(logits) - logits * target, reduction, "bce_with_logits")
+    _check_unit_interval("bce_with_logits", "the targets", target, _TARGET_HINT)
+    loss = target * F.softplus(-logits) + (1 - target) * F.softplus(logits)
+    return _reduce(loss, reduction, "bce_with_logits")
 
 
 # --- classification ---------------------------------------------------------------------------
@@ -206,6 +225,8 @@ def kl_sparsity(h, rho, eps=1e-7):
 
     zero exactly when every ρ̂ⱼ = ρ.  ρ̂ is clamped to [eps, 1 − eps] so the logs stay finite."""
     h = _as_pred(h, "kl_sparsity")
+    _check_unit_interval("kl_sparsity", "the activations h", h,
+                         "use a sigmoid code layer (ρ̂ is a mean firing probability)")
     if not (isinstance(rho, numbers.Real) and 0 < rho < 1):
         raise ValueError(f"kl_sparsity: the target activation rho must be in (0, 1), got {rho!r}")
     if h.ndim < 1 or h.shape[0] == 0:

@@ -51,12 +51,20 @@ class ELU(Function):
 class Sigmoid(Function):
     """y = σ(z) = 1 / (1 + e⁻ᶻ);  z̄ = ȳ y (1 − y)"""
     def forward(self, z):
-        # σ(z) = ½(1 + tanh(z/2)): never overflows, for any z and dtype.
-        return 0.5 * (backend.get_array_module(z).tanh(0.5 * z) + 1)
+        return _sigmoid(z)
 
     def backward(self, ybar):
         y = self.output
         return ybar * (y * (1 - y))
+
+
+def _sigmoid(z):
+    """σ(z) with full relative precision at both tails, never overflowing:
+    1/(1 + e⁻ᶻ) for z ≥ 0 and eᶻ/(1 + eᶻ) for z < 0, both from e = e^{−|z|} ≤ 1.
+    (½(1 + tanh(z/2)) loses every digit below z ≈ −15 in float32: 1 + tanh cancels.)"""
+    xp = backend.get_array_module(z)
+    e = xp.exp(-xp.abs(z))
+    return xp.where(z >= 0, 1, e) / (1 + e)
 
 
 @register(S.unary())
@@ -86,16 +94,16 @@ _GELU_C = math.sqrt(2 / math.pi)
 
 @register(S.unary())
 class GELU(Function):
-    """y = ½ z (1 + tanh u),  u = √(2/π)(z + 0.044715 z³)   (the tanh form of GELU);
-    z̄ = ȳ [½(1 + tanh u) + ½ z (1 − tanh² u) √(2/π)(1 + 3·0.044715 z²)]"""
+    """y = ½ z (1 + tanh u) = z σ(2u),  u = √(2/π)(z + 0.044715 z³)   (the tanh form of GELU);
+    z̄ = ȳ [s + 2 z s (1 − s) u'],  s = σ(2u),  u' = √(2/π)(1 + 3·0.044715 z²)
+    (σ(2u) instead of ½(1 + tanh u): the same number, without the cancellation for z ≪ 0)"""
     def forward(self, z):
-        u = _GELU_C * (z + 0.044715 * (z * z * z))  # z*z*z: NumPy's z**3 is ~30x slower
-        return 0.5 * z * (1 + backend.get_array_module(z).tanh(u))
+        return z * _sigmoid(2 * _GELU_C * (z + 0.044715 * (z * z * z)))  # z*z*z: NumPy's z**3 is ~30x slower
 
     def backward(self, ybar):
         z = self.inputs[0]
-        t = tanh(_GELU_C * (z + 0.044715 * (z * z * z)))
-        dy_dz = 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * (_GELU_C * (1 + 3 * 0.044715 * z * z))
+        s = sigmoid(2 * _GELU_C * (z + 0.044715 * (z * z * z)))
+        dy_dz = s + 2 * z * (s * (1 - s)) * (_GELU_C * (1 + 3 * 0.044715 * z * z))
         return ybar * dy_dz
 
 
@@ -139,6 +147,8 @@ class LogSumExp(Function):
             for a in _axes(self.axis, z.ndim):
                 shape[a] = 1
             y, ybar = y.reshape(shape), ybar.reshape(shape)
+        # Where every zᵢ is −∞ (y = −∞) nothing moves y: z̄ = 0 there, not e^{−∞+∞} = NaN.
+        y = where(y.data > -math.inf, y, 0.0)
         return ybar * exp(z - y)
 
 
@@ -150,6 +160,7 @@ def _axes(axis, ndim):
 def _logsumexp(z, axis, keepdims):
     xp = backend.get_array_module(z)
     m = z.max(axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0)  # all −∞ gives log 0 = −∞ (not −∞ − −∞ = NaN); +∞ stays
     out = m + xp.log(xp.exp(z - m).sum(axis=axis, keepdims=True))
     return out if keepdims else out.squeeze(axis=axis) if axis is not None else out.reshape(())
 

@@ -70,6 +70,10 @@ class PowConst(Function):
 
     def backward(self, ybar):
         x, = self.inputs
+        if self.p == 0:
+            return ybar * 0.0  # x⁰ = 1 is constant: x̄ = 0 everywhere, also at x = 0 (not 0·0⁻¹)
+        if self.p == 1:
+            return ybar
         if self.p == 2:
             return ybar * (2 * x)
         return ybar * (self.p * x ** (self.p - 1))
@@ -84,8 +88,11 @@ class Pow(Function):
     def backward(self, ybar):
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
-        abar = ybar * b * a ** (b - 1) if need_a else None
-        bbar = ybar * self.output * log(a) if need_b else None
+        abar = bbar = None
+        if need_a:  # 0 where b = 0 (aᵇ = 1 is constant), not 0 · 0⁻¹ = NaN at a = 0
+            abar = where(b.data == 0, 0.0, ybar * b * a ** (b - 1))
+        if need_b:  # 0 at a = 0 (0ᵇ = 0 for b ≥ 0, as PyTorch), not 0 · log 0 = NaN
+            bbar = where((a.data == 0) & (b.data >= 0), 0.0, ybar * self.output * log(a))
         return abar, bbar
 
 

@@ -44,7 +44,8 @@ class Mean(Function):
     def backward(self, ybar):
         shape = self.inputs[0].shape
         n = _count(shape, self.axis)
-        return ybar.reshape(_keepdims_shape(shape, self.axis)).broadcast_to(shape) * (1.0 / n)
+        # An empty x has an empty x̄ (n = 0 must not divide by zero on the way).
+        return ybar.reshape(_keepdims_shape(shape, self.axis)).broadcast_to(shape) * (1.0 / builtins.max(n, 1))
 
 
 class _Extremum(Function):
@@ -82,7 +83,8 @@ class Var(Function):
         x = self.inputs[0]
         kept = _keepdims_shape(x.shape, self.axis)
         centred = x - mean(x, self.axis, keepdims=True)
-        scale = 2.0 / (_count(x.shape, self.axis) - self.ddof)
+        dof = _count(x.shape, self.axis) - self.ddof
+        scale = 2.0 / dof if dof > 0 else float("nan")  # y is NaN there too (N ≤ ddof)
         return ybar.reshape(kept) * centred * scale
 
 

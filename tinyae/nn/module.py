@@ -16,6 +16,7 @@ attribute registers it, in order, as in PyTorch::
 destroys the previous checkpoint.
 """
 import os
+import zipfile
 from collections import OrderedDict
 
 import numpy
@@ -31,7 +32,7 @@ class Parameter(Tensor):
     lists become float32."""
 
     def __init__(self, data, requires_grad=True):
-        super().__init__(data, requires_grad=requires_grad)
+        super().__init__(data, requires_grad=requires_grad)  # a copy: see tinyae.tensor
 
     def requires_grad_(self, flag=True):
         """Freeze (``False``) or unfreeze (``True``) this weight in place; returns it.
@@ -210,7 +211,8 @@ class Module:
     def load_state_dict(self, state, strict=True):
         """Copy arrays from ``state`` (name -> array) into the parameters and buffers, keeping
         each one's dtype and device. With ``strict=True`` the names must match exactly.
-        Returns (missing_keys, unexpected_keys)."""
+        Everything (names, shapes, dtypes) is checked and converted before anything is copied,
+        so a bad checkpoint leaves the module as it was. Returns (missing_keys, unexpected_keys)."""
         own = OrderedDict(list(self.named_parameters()) + list(self.named_buffers()))
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
@@ -223,20 +225,25 @@ class Module:
             raise KeyError(f"load_state_dict into {type(self).__name__}: " + " and ".join(parts)
                            + f". The model expects {list(own)}; check that the checkpoint was "
                            "saved from the same architecture, or pass strict=False.")
+        new = {}
         for name, t in own.items():
             if name not in state:
                 continue
             value = state[name]
             value = value.data if isinstance(value, Tensor) else value
+            if not backend.is_array(value):
+                value = numpy.asarray(value)
             if tuple(value.shape) != tuple(t.shape):
                 raise ValueError(f"load_state_dict: shape mismatch for {name!r}: the checkpoint "
                                  f"has {tuple(value.shape)} but the model has {tuple(t.shape)}")
-        for name, t in own.items():
-            if name in state:
-                value = state[name]
-                value = value.data if isinstance(value, Tensor) else value
-                xp = backend.get_array_module(t.data)
-                t.data = xp.array(backend.to_device(value, t.device), dtype=t.dtype, copy=True)
+            if value.dtype.kind not in "biuf" or (value.dtype.kind == "f") != (t.dtype.kind == "f"):
+                raise TypeError(f"load_state_dict: {name!r} has dtype {value.dtype} in the "
+                                f"checkpoint but {t.dtype} in the model; it cannot be loaded "
+                                "(was the checkpoint written by Module.save of this model?)")
+            xp = backend.get_array_module(t.data)
+            new[name] = xp.array(backend.to_device(value, t.device), dtype=t.dtype, copy=True)
+        for name, array in new.items():  # nothing above changed the module; now copy
+            own[name].data = array
         return missing, unexpected
 
     def save(self, path):
@@ -245,9 +252,21 @@ class Module:
         return save_npz_atomic(path, self.state_dict())
 
     def load(self, path, strict=True):
-        """Load parameters saved by ``save(path)``; returns the module."""
-        with numpy.load(os.fspath(path), allow_pickle=False) as archive:
-            self.load_state_dict({k: archive[k] for k in archive.files}, strict=strict)
+        """Load parameters saved by ``save(path)``; returns the module. The whole file is read
+        and checked before any parameter changes."""
+        path = os.fspath(path)
+        try:
+            archive = numpy.load(path, allow_pickle=False)
+            if not hasattr(archive, "files"):
+                raise ValueError("it holds a single array, not named weights")
+            with archive:
+                state = {k: archive[k] for k in archive.files}
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
+            raise ValueError(f"cannot load {path!r}: it is not an .npz file written by "
+                             f"Module.save, or it is damaged ({type(err).__name__}: {err})") from err
+        self.load_state_dict(state, strict=strict)
         return self
 
     # --- calling and printing ------------------------------------------------------------------

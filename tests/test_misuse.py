@@ -345,3 +345,89 @@ def test_ambiguous_checkpoint_keys_are_refused(tmp_path):
     save_tree(tmp_path / "ok.npz", {"a": {"b": y}, "c": [x, 3]})
     back = load_tree(tmp_path / "ok.npz")
     np.testing.assert_array_equal(back["a"]["b"], y)
+
+
+# --- the CLI: one clear line and exit status 2 for every user mistake ----------------------------------
+def _cli(args, capsys, env=None):
+    from tinyae import cli
+    try:
+        code = cli.main(args)
+    except SystemExit as stop:
+        code = stop.code
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return code, err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "shallow", "--seed", "-1"], "--seed: must be 0 or more, got -1"),
+    (["train", "shallow", "--lr", "inf"], "--lr: must be positive and finite, got inf"),
+    (["train", "shallow", "--lr", "nan"], "--lr: must be positive and finite, got nan"),
+])
+def test_cli_refuses_bad_numbers(args, message, capsys):
+    code, err = _cli(args, capsys)
+    assert code == 2 and message in err
+
+
+def test_cli_checks_out_before_training(tmp_path, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    for command in (["train", "shallow", "--quick"], ["run", "00"]):
+        code, err = _cli(command + ["--out", str(a_file)], capsys)
+        assert code == 2 and "is a file, not a folder; choose a folder" in err
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        import os
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root)")
+        code, err = _cli(["train", "shallow", "--quick", "--out", str(locked)], capsys)
+        assert code == 2 and "cannot write there" in err
+    finally:
+        locked.chmod(0o700)
+
+
+def test_a_lesson_checks_out_and_seed_before_running(tmp_path):
+    from tinyae.lesson import Lesson
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    for argv, message in ((["--out", str(a_file)], "is a file, not a folder"),
+                          (["--seed", "-1"], "must be 0 or more")):
+        with pytest.raises(SystemExit) as stop:
+            Lesson(99, "misuse", "none", argv=argv + ["--quick"])
+        assert stop.value.code == 2
+
+
+def test_an_unusable_TINYAE_BACKEND_does_not_break_import_or_info():
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, TINYAE_BACKEND="cupy-please")
+    info = subprocess.run([sys.executable, "-m", "tinyae", "info"], env=env, capture_output=True, text=True)
+    assert info.returncode == 0 and "none usable" in info.stdout and "unknown backend" in info.stdout
+    train = subprocess.run([sys.executable, "-m", "tinyae", "train", "shallow", "--quick"], env=env,
+                           capture_output=True, text=True)
+    assert train.returncode == 2 and "Traceback" not in train.stderr
+    assert "TINYAE_BACKEND=cupy-please" in train.stderr and "unset it" in train.stderr
+    use = subprocess.run([sys.executable, "-c", "import tinyae; tinyae.tensor([1.0])"], env=env,
+                         capture_output=True, text=True)
+    assert use.returncode == 1 and "unset it (or set it to numpy)" in use.stderr
+
+
+def test_resume_after_changing_the_model_is_a_usage_error(tmp_path, capsys):
+    import tinyae.train as train
+    model = nn.Sequential(nn.Linear(4, 4), nn.Sigmoid())
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    data = np.random.default_rng(0).random((8, 4)).astype("float32")
+    from tinyae.data import DataLoader
+    loader = DataLoader(data, batch_size=4)
+    loss = lambda m, x: tinyae.losses.mse(m(x), x)  # noqa: E731
+    train.fit(model, opt, loader, 1, loss_fn=loss, checkpoint_dir=tmp_path, verbose=False, progress=False)
+    other = nn.Sequential(nn.Linear(4, 2), nn.Linear(2, 4), nn.Sigmoid())
+    before = {k: v.copy() for k, v in other.state_dict().items()}
+    with pytest.raises(train.ResumeError, match="cannot resume from .*different model.*new folder"):
+        train.fit(other, optim.Adam(other.parameters(), lr=1e-3), loader, 2, loss_fn=loss,
+                  checkpoint_dir=tmp_path, resume=True, verbose=False, progress=False)
+    for k, v in other.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])

@@ -44,21 +44,25 @@ def cupy_available():
 
 def set_backend(name):
     """Choose where new tensors are created: 'numpy' (CPU) or 'cupy' (GPU)."""
-    global _backend_name
+    global _backend_name, _env_error
     if name not in ("numpy", "cupy"):
         raise ValueError(f"unknown backend {name!r}: choose 'numpy' or 'cupy'")
     if name == "cupy":
         _load_cupy()
-    _backend_name = name
+    _backend_name, _env_error = name, None
 
 
 def get_backend():
-    """The name of the current default backend, 'numpy' or 'cupy'."""
+    """The name of the current default backend, 'numpy' or 'cupy' (None while $TINYAE_BACKEND
+    names one that cannot be used; see ``environment_error``)."""
     return _backend_name
 
 
 def default_module():
     """The array module new tensors are created with."""
+    if _backend_name is None:
+        raise RuntimeError(f"{_env_error}; unset it (or set it to numpy), or call "
+                           "tinyae.backend.set_backend('numpy')")
     return _load_cupy() if _backend_name == "cupy" else numpy
 
 
@@ -106,5 +110,17 @@ def as_array(data, dtype=None, xp=None):
     return xp.asarray(data, dtype=dtype)
 
 
+def environment_error():
+    """Why $TINYAE_BACKEND could not be used (a message), or None. Importing tinyae never fails
+    because of it — ``tinyae info`` must still run to report the GPU state — but the first
+    tensor made raises this error (nothing silently falls back to the CPU)."""
+    return _env_error
+
+
+_env_error = None
 if os.environ.get("TINYAE_BACKEND"):
-    set_backend(os.environ["TINYAE_BACKEND"])
+    try:
+        set_backend(os.environ["TINYAE_BACKEND"])
+    except (ValueError, RuntimeError) as err:
+        _env_error = f"TINYAE_BACKEND={os.environ['TINYAE_BACKEND']}: {err}"
+        _backend_name = None

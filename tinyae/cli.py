@@ -26,6 +26,23 @@ class UsageError(Exception):
     """A mistake of the user's (not a bug): printed as one line, exit status 2."""
 
 
+def writable_dir(path, option="--out"):
+    """Create ``path`` if needed and check that files can be written in it, before any work is
+    done (a run must not train for minutes and then fail to save). UsageError otherwise."""
+    path = Path(path)
+    try:
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"{option} {path} is a file, not a folder; choose a folder")
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".tinyae-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise UsageError(f"{option} {path}: cannot write there ({err.strerror or err}); "
+                         "choose a folder you can write to") from None
+    return path
+
+
 # --- lessons ---------------------------------------------------------------------------------
 def lessons_dir():
     """The lessons/ folder of the repository this package was imported from (a checkout or an
@@ -75,6 +92,8 @@ def cmd_run(args):
         if not chosen:
             have = ", ".join(f"{n:02d}" for n, _ in lessons)
             raise UsageError(f"there is no lesson {args.lesson}; the lessons are {have}")
+    if args.out is not None:
+        writable_dir(args.out)
     root = lessons_dir().parent
     env = dict(os.environ, MPLBACKEND="Agg",
                PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
@@ -140,8 +159,8 @@ def _load_data(dataset, quick, flatten):
             print(mnist_source(dataset="fashion-mnist"))
             load = lambda split: load_fashion_mnist(split, download=not quick, flatten=flatten)  # noqa: E731
         (x_train, _), (x_test, _) = load("train"), load("test")
-    except (FileNotFoundError, OSError) as err:
-        raise UsageError(str(err)) from None
+    except (FileNotFoundError, OSError, ValueError) as err:  # missing, unreadable or damaged
+        raise UsageError(str(err).replace("\n", " ")) from None
     if quick:
         x_train, x_test = x_train[:2000], x_test[:500]
     return x_train, x_test
@@ -151,20 +170,19 @@ def cmd_train(args):
     from . import optim, viz
     from .autograd import no_grad
     from .data import DataLoader
-    from .train import fit
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UsageError(f"cannot create the output folder {out}: {err}") from None
+    from .train import ResumeError, fit
+    out = writable_dir(args.out)  # before training: a run must not fail only when it saves
     model = build_model(args.model, args.latent, args.seed)
     x_train, x_test = _load_data(args.data, args.quick, flatten=args.model != "conv")
     print(f"model {args.model}: {model.num_parameters():,} parameters; "
           f"{len(x_train):,} train / {len(x_test):,} test images")
-    history = fit(model, optim.Adam(model.parameters(), lr=args.lr),
-                  DataLoader(x_train, batch_size=args.batch_size, shuffle=True),
-                  args.epochs, val_loader=DataLoader(x_test, batch_size=1000), seed=args.seed,
-                  checkpoint_dir=out / "checkpoints", resume=args.resume, verbose=False)
+    try:
+        history = fit(model, optim.Adam(model.parameters(), lr=args.lr),
+                      DataLoader(x_train, batch_size=args.batch_size, shuffle=True),
+                      args.epochs, val_loader=DataLoader(x_test, batch_size=1000), seed=args.seed,
+                      checkpoint_dir=out / "checkpoints", resume=args.resume, verbose=False)
+    except ResumeError as err:
+        raise UsageError(f"--resume: {err}") from None
     print(history.table())
     print(f"test BCE per pixel after {history.epochs} epochs: {history['val_loss'][-1]:.4f}")
     model.save(out / "model.npz")
@@ -196,7 +214,10 @@ def cmd_info(args):
     print(f"python      {platform.python_version()} ({sys.executable})")
     for module in ("numpy", "matplotlib", "tqdm"):
         print(f"{module:<11} {version(module)}")
-    print(f"backend     {backend.get_backend()} (TINYAE_BACKEND={os.environ.get('TINYAE_BACKEND', 'unset')})")
+    print(f"backend     {backend.get_backend() or 'none usable'} "
+          f"(TINYAE_BACKEND={os.environ.get('TINYAE_BACKEND', 'unset')})")
+    if backend.environment_error():
+        print(f"            problem: {backend.environment_error()}")
     gpu = "yes" if backend.cupy_available() else "no"
     print(f"cupy        {version('cupy')}, GPU usable: {gpu}")
     print(f"data        TINYAE_DATA={os.environ.get('TINYAE_DATA', 'unset')}")
@@ -216,11 +237,21 @@ def _positive(kind):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"must be positive and finite, got {text}")
         return value
     parse.__name__ = f"positive {kind.__name__}"
     return parse
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
 
 
 def make_parser():
@@ -250,7 +281,7 @@ def make_parser():
     p.add_argument("--batch-size", type=_positive(int), default=256)
     p.add_argument("--lr", type=_positive(float), default=1e-3, help="Adam's learning rate")
     p.add_argument("--latent", type=_positive(int), default=32, help="code size k")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0, help="random seed, 0 or more")
     p.add_argument("--out", default="runs/train", help="folder for model.npz, figures, checkpoints")
     p.add_argument("--quick", action="store_true", help="2,000 training images, no download")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
@@ -264,6 +295,9 @@ def main(argv=None):
     """Entry point of the ``tinyae`` console script; returns the exit status."""
     args = make_parser().parse_args(argv)  # argparse itself exits with status 2 on bad usage
     try:
+        if tinyae.backend.environment_error() and args.command in ("run", "gradcheck", "train"):
+            raise UsageError(tinyae.backend.environment_error() + "; unset it or install CuPy "
+                             "(`tinyae info` shows the GPU state)")
         return args.run(args)
     except UsageError as err:
         print(f"tinyae {args.command}: error: {err}", file=sys.stderr)

@@ -24,6 +24,7 @@ prints a header with the title and the claim from the course, and then offers
 A failed claim raises AssertionError, so a lesson whose claim does not hold exits non-zero.
 """
 import argparse
+import os
 import re
 import sys
 import time
@@ -35,6 +36,16 @@ import numpy
 from . import backend
 
 _RULE = "═" * 78
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
 
 
 def _in_notebook():
@@ -106,7 +117,7 @@ class Lesson:
         parser.add_argument("--backend", choices=("numpy", "cupy"), default=None,
                             help="array module: numpy (CPU) or cupy (GPU); default: numpy, "
                                  "or $TINYAE_BACKEND")
-        parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        parser.add_argument("--seed", type=_seed, default=0, help="random seed, 0 or more (default 0)")
         parser.add_argument("--download", action="store_true",
                             help="download the full MNIST if it is not found (otherwise the "
                                  "embedded subset is used)")
@@ -126,10 +137,21 @@ class Lesson:
                 backend.set_backend(self.args.backend)
             except RuntimeError as err:  # no CuPy or no GPU: a usage error, exit code 2
                 parser.error(str(err))
+        elif backend.environment_error():
+            parser.error(backend.environment_error() + "; unset it or pass --backend numpy")
         self.backend = backend.get_backend()
         self.device = "gpu" if self.backend == "cupy" else "cpu"
         self.out = Path(self.args.out) if self.args.out else Path("out") / name
-        self.out.mkdir(parents=True, exist_ok=True)
+        try:  # now, not after minutes of training when the first figure is saved
+            if self.out.exists() and not self.out.is_dir():
+                raise NotADirectoryError(f"{self.out} is a file, not a folder")
+            self.out.mkdir(parents=True, exist_ok=True)
+            probe = self.out / f".tinyae-write-test-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as err:
+            parser.error(f"--out {self.out}: cannot write figures there ({err.strerror or err}); "
+                         "choose a folder you can write to")
         self.claims_held = 0
         self._start = time.perf_counter()
         _make_stdout_safe()

@@ -415,16 +415,29 @@ def _train_epoch(model, loss_fn, optimizer, bar, params, clip_grad, epoch):
     return total / count
 
 
+class ResumeError(ValueError):
+    """The checkpoint to resume from does not fit this model, optimizer or schedule."""
+
+
 def _restore(path, model, optimizer, scheduler, generators):
     state, history = load_checkpoint(path)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a checkpoint written by tinyae.train.fit")
-    model.load_state_dict(state["model"])
-    opt = state["optimizer"]
-    opt["hyper"] = {k: tuple(v) if isinstance(v, list) else v for k, v in opt["hyper"].items()}
-    optimizer.load_state_dict(opt)
-    if scheduler is not None and state["scheduler"] is not None:
-        scheduler.load_state_dict(state["scheduler"])
+        raise ResumeError(f"{path} is not a checkpoint written by tinyae.train.fit")
+    # All or nothing: a checkpoint that fits the model but not the optimizer leaves both as they were.
+    before = model.state_dict(), optimizer.state_dict()
+    try:
+        model.load_state_dict(state["model"])
+        opt = state["optimizer"]
+        opt["hyper"] = {k: tuple(v) if isinstance(v, list) else v for k, v in opt["hyper"].items()}
+        optimizer.load_state_dict(opt)
+        if scheduler is not None and state["scheduler"] is not None:
+            scheduler.load_state_dict(state["scheduler"])
+    except (KeyError, ValueError, TypeError) as err:
+        model.load_state_dict(before[0])
+        optimizer.load_state_dict(before[1])
+        raise ResumeError(f"cannot resume from {path}: it was written for a different model, "
+                          f"optimizer or schedule ({err}). Start a fresh run in a new folder, or "
+                          "delete the old checkpoint") from err
     _set_rng_states(generators, state["rng"])
     best = state["early_stopping"]
     best["val_loss"] = float(best["val_loss"])

@@ -34,7 +34,7 @@ from matplotlib.ticker import FormatStrFormatter  # noqa: E402
 import tinyae.functional as F  # noqa: E402
 from tinyae import Tensor, losses, no_grad, optim, viz  # noqa: E402
 from tinyae.data import DataLoader  # noqa: E402
-from tinyae.lesson import Lesson  # noqa: E402
+from tinyae.lesson import Lesson, positive  # noqa: E402
 from tinyae.models import MLPAutoencoder, pca  # noqa: E402
 from tinyae.train import fit  # noqa: E402
 
@@ -43,11 +43,11 @@ PCA20_MSE = 0.02354  # PCA k=20 test MSE per pixel (GUIDE.md)
 
 
 def add_arguments(parser):
-    parser.add_argument("--minutes", type=float, default=12.0,
+    parser.add_argument("--minutes", type=positive(float), default=12.0,
                         help="wall-clock budget for training the deep network of part B "
                              "(default 12); its number of epochs is chosen from the first "
                              "epoch's time")
-    parser.add_argument("--max-epochs", type=int, default=30,
+    parser.add_argument("--max-epochs", type=positive(int), default=30,
                         help="at most this many epochs for the deep network (default 30): on a "
                              "fast machine or the small embedded data a time budget alone would "
                              "run hundreds of epochs, and the network would overfit")

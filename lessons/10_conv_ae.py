@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 from tinyae import backend, losses, nn, optim, viz  # noqa: E402
 from tinyae.autograd import no_grad  # noqa: E402
 from tinyae.data import DataLoader  # noqa: E402
-from tinyae.lesson import Lesson  # noqa: E402
+from tinyae.lesson import Lesson, positive  # noqa: E402
 from tinyae.models import ConvAutoencoder, MLPAutoencoder, pca  # noqa: E402
 from tinyae.train import fit  # noqa: E402
 
@@ -50,7 +50,7 @@ lesson = Lesson(
           "thousands of weights where the dense hidden layers need hundreds of thousands.",
     reference="Keras blog 'Building Autoencoders in Keras': conv AE test BCE ≈ 0.094 per "
               "pixel after 50 epochs (code 4×4×8 = 128); deep 784-128-64-32 ≈ 0.08–0.097",
-    add_arguments=lambda p: p.add_argument("--epochs", type=int, default=None,
+    add_arguments=lambda p: p.add_argument("--epochs", type=positive(int), default=None,
                                            help="training epochs per model (default 15; 4 "
                                                 "with --quick)"))
 

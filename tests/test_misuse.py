@@ -1,5 +1,6 @@
 """Misuse, bad input and faults: each case either gives the right answer or an error that says
 what was wrong and what to do — never a silently wrong answer (issue 7)."""
+import os
 import threading
 
 import numpy as np
@@ -431,3 +432,178 @@ def test_resume_after_changing_the_model_is_a_usage_error(tmp_path, capsys):
                   checkpoint_dir=tmp_path, resume=True, verbose=False, progress=False)
     for k, v in other.state_dict().items():
         np.testing.assert_array_equal(v, before[k])
+
+
+# --- layers check their arguments when they are built ---------------------------------------------
+@pytest.mark.parametrize("build, message", [
+    (lambda: nn.Conv2d(1, 1, 0), "Conv2d: kernel_size must be an int ≥ 1 or a pair of them, got 0"),
+    (lambda: nn.Conv2d(1, 1, 2.0), "Conv2d: kernel_size must be an int ≥ 1 or a pair of them, got 2.0"),
+    (lambda: nn.Conv2d(1, 1, 3, stride=0), "Conv2d: stride must be an int ≥ 1"),
+    (lambda: nn.Conv2d(1, 1, 3, padding=-1), "Conv2d: padding must be an int ≥ 0"),
+    (lambda: nn.ConvTranspose2d(1, 1, 0), "ConvTranspose2d: kernel_size must be an int ≥ 1"),
+    (lambda: nn.ConvTranspose2d(1, 1, 3, output_padding=-1), "output_padding must be an int ≥ 0"),
+    (lambda: nn.MaxPool2d(0), "MaxPool2d: kernel_size must be an int ≥ 1"),
+    (lambda: nn.AvgPool2d(2.0), "AvgPool2d: kernel_size must be an int ≥ 1"),
+    (lambda: nn.MaxPool2d(2, padding=2), "at most half the kernel size"),
+    (lambda: nn.Upsample(2.5), "Upsample: scale_factor must be an int ≥ 1"),
+    (lambda: nn.LeakyReLU("a"), "LeakyReLU: negative_slope must be a finite number"),
+    (lambda: nn.LayerNorm(0), "LayerNorm: normalized_shape must be a positive int"),
+    (lambda: nn.BatchNorm1d(4, eps=0), "BatchNorm1d: eps must be a small positive number"),
+    (lambda: nn.Flatten(1.5), "Flatten: start_dim must be an int"),
+    (lambda: nn.Unflatten(1, (2, 0)), "unflattened_size a tuple of positive ints"),
+])
+def test_layer_constructors_validate_their_arguments(build, message):
+    with pytest.raises(ValueError) as info:
+        build()
+    assert message in str(info.value)
+
+
+# --- data: a swapped or damaged file is never served -------------------------------------------------
+def _idx_pair(directory, images, labels, gz=False):
+    from tinyae.data import write_idx
+    names = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+    names = tuple(n + ".gz" for n in names) if gz else names
+    write_idx(directory / names[0], images)
+    write_idx(directory / names[1], labels)
+    return [directory / n for n in names]
+
+
+def test_a_swapped_file_with_the_same_size_and_mtime_is_read_again(tmp_path):
+    from tinyae.data import load_mnist
+    images = np.zeros((4, 28, 28), np.uint8)
+    paths = _idx_pair(tmp_path, images, np.array([1, 2, 3, 4], np.uint8))
+    stamp = os.stat(paths[1]).st_mtime_ns
+    assert load_mnist("test", root=tmp_path, download=False)[1].tolist() == [1, 2, 3, 4]
+    _idx_pair(tmp_path, images, np.array([5, 6, 7, 8], np.uint8))  # same sizes ...
+    os.utime(paths[1], ns=(stamp, stamp))                           # ... and the old mtime
+    assert load_mnist("test", root=tmp_path, download=False)[1].tolist() == [5, 6, 7, 8]
+
+
+@pytest.mark.skipif(not os.path.isfile(os.path.join(os.environ.get("TINYAE_DATA") or "/nonexistent",
+                                                    "mnist", "t10k-labels-idx1-ubyte.gz")),
+                    reason="full MNIST not found (set TINYAE_DATA)")
+def test_a_local_file_of_the_genuine_size_must_have_the_genuine_md5(tmp_path, monkeypatch):
+    import shutil
+    from tinyae.data import load_mnist, mnist as mnist_mod
+    real = os.path.join(os.environ["TINYAE_DATA"], "mnist")
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        shutil.copy(os.path.join(real, name), tmp_path / name)
+    calls = []
+    monkeypatch.setattr(mnist_mod, "_verified", {})
+    real_md5 = mnist_mod.hashlib.md5
+    monkeypatch.setattr(mnist_mod.hashlib, "md5", lambda *a: calls.append(1) or real_md5(*a))
+    assert load_mnist("test", root=tmp_path, download=False)[0].shape == (10000, 784)
+    load_mnist("test", root=tmp_path, download=False)
+    assert len(calls) == 2  # each file checked once, not on every load
+    labels = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    damaged = bytearray(labels.read_bytes())
+    damaged[-100] ^= 0xFF  # one flipped byte, the same size
+    labels.write_bytes(bytes(damaged))
+    with pytest.raises(ValueError, match="t10k-labels-idx1-ubyte.gz is damaged: it has the size of "
+                                         "the genuine .* but not its md5.*delete it"):
+        load_mnist("test", root=tmp_path, download=False)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "wrong counts", "bad labels"])
+def test_a_damaged_embedded_subset_says_reinstall(tmp_path, monkeypatch, damage):
+    from tinyae.data import load_mnist, mnist as mnist_mod
+    path = tmp_path / "mnist_subset.npz"
+    with np.load(mnist_mod._SUBSET_PATH) as z:
+        arrays = {k: z[k] for k in z.files}
+    if damage == "truncated":
+        path.write_bytes(open(mnist_mod._SUBSET_PATH, "rb").read()[:5000])
+    else:
+        if damage == "wrong counts":
+            arrays["x_test"] = arrays["x_test"][:10]
+        else:
+            arrays["y_train"] = arrays["y_train"] + 10
+        np.savez(path, **arrays)
+    monkeypatch.setattr(mnist_mod, "_SUBSET_PATH", str(path))
+    monkeypatch.delenv("TINYAE_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    mnist_mod._embedded.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=f"the embedded subset at {path} is damaged.*reinstall tinyae"):
+            load_mnist("train", root=tmp_path / "none", download=False, fallback="embedded")
+    finally:
+        mnist_mod._embedded.cache_clear()
+
+
+# --- siblings found beyond the issue's examples ----------------------------------------------------
+def test_a_weight_named_like_a_savez_keyword_is_saved_and_loaded(tmp_path):
+    class Odd(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.allow_pickle = nn.Parameter(np.array([1.0, 2.0], "float32"))  # savez swallowed it
+            self.file = nn.Parameter(np.array([3.0], "float32"))                 # savez refused it
+    model = Odd()
+    model.save(tmp_path / "odd.npz")
+    again = Odd()
+    again.allow_pickle.data[:] = 0
+    again.file.data[:] = 0
+    again.load(tmp_path / "odd.npz")
+    assert again.allow_pickle.data.tolist() == [1.0, 2.0] and again.file.data.tolist() == [3.0]
+
+
+def test_optimizers_refuse_infinite_hyperparameters():
+    p = [nn.Parameter(np.zeros(2, "float32"))]
+    with pytest.raises(ValueError, match="invalid lr=inf: it must be a finite number"):
+        optim.Adam(p, lr=float("inf"))
+    with pytest.raises(ValueError, match="invalid momentum=inf"):
+        optim.SGD(p, lr=0.1, momentum=float("inf"))
+
+
+class BadBackward(tinyae.Function):
+    def forward(self, x):
+        return x * 2
+
+    def backward(self, ybar):
+        return ybar @ Tensor(np.ones((5, 5)))  # a bug inside a backward formula
+
+
+def test_an_error_inside_a_backward_names_the_op():
+    with pytest.raises(ValueError) as info:
+        BadBackward.apply(leaf(np.ones(3))).sum().backward()
+    assert "in the backward pass of BadBackward (input shapes (3,); ybar (3,))" in info.value.__notes__
+
+
+def test_resume_from_a_damaged_checkpoint_is_a_resume_error(tmp_path):
+    import tinyae.train as train
+    from tinyae.data import DataLoader
+    (tmp_path / train.CHECKPOINT_NAME).write_bytes(b"not a zip at all")
+    model = nn.Sequential(nn.Linear(2, 2))
+    loader = DataLoader(np.zeros((4, 2), "float32"), batch_size=2)
+    with pytest.raises(train.ResumeError, match="damaged or not a checkpoint.*delete it"):
+        train.fit(model, optim.SGD(model.parameters(), lr=0.1), loader, 1,
+                  loss_fn=lambda m, x: tinyae.losses.mse(m(x), x), checkpoint_dir=tmp_path,
+                  resume=True, verbose=False, progress=False)
+
+
+def test_lesson_options_must_be_positive():
+    import argparse
+    from tinyae.lesson import positive
+    assert positive(int)("3") == 3
+    for bad in ("0", "-2", "inf", "x"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            positive(float)(bad)
+
+
+def test_register_buffer_and_to_copy_the_callers_array():
+    a = np.zeros(3, "float32")
+    layer = nn.Module()
+    layer.register_buffer("running", a)
+    layer.running.data += 1
+    t = Tensor(np.zeros(2, "float32"))
+    t.to("cpu").data += 1
+    assert a.tolist() == [0, 0, 0] and t.data.tolist() == [0, 0]
+
+
+def test_a_killed_download_leaves_a_part_file_that_the_next_download_removes(tmp_path):
+    from tinyae.io import remove_stale_temporaries
+    import subprocess
+    import sys
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    part = tmp_path / f"t10k-labels-idx1-ubyte.gz.{dead.pid}.abcdefgh.part"
+    part.write_bytes(b"half")
+    assert remove_stale_temporaries(tmp_path / "t10k-labels-idx1-ubyte.gz", suffix=".part") == [part.name]

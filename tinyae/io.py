@@ -2,6 +2,7 @@
 import json
 import os
 import tempfile
+import zipfile
 
 import numpy
 
@@ -43,16 +44,15 @@ def save_npz_atomic(path, arrays):
     return path
 
 
-def remove_stale_temporaries(path):
-    """Remove the temporary files that killed saves of ``path`` left behind; returns their names.
-
-    A temporary file names its writer's process id; one whose writer still runs is kept."""
+def remove_stale_temporaries(path, suffix=".tmp"):
+    """Remove the temporary files (``NAME.PID.XXXXXXXX.tmp``) that killed saves of ``path`` left
+    behind; returns their names. One whose writer (the process PID) still runs is kept."""
     directory, name = os.path.split(os.path.abspath(os.fspath(path)))
     removed = []
     for entry in os.listdir(directory):
-        if not (entry.startswith(name + ".") and entry.endswith(".tmp")):
+        if not (entry.startswith(name + ".") and entry.endswith(suffix)):
             continue
-        parts = entry[len(name) + 1:-len(".tmp")].split(".")
+        parts = entry[len(name) + 1:-len(suffix)].split(".")
         if len(parts) == 2 and parts[0].isdigit() and _running(int(parts[0])):
             continue
         if len(parts) > 2:
@@ -78,8 +78,14 @@ def _running(pid):
 
 
 def _write(fileobj, arrays):
-    """The writer (a separate function so tests can make it fail midway)."""
-    numpy.savez(fileobj, **arrays)
+    """The writer (a separate function so tests can make it fail midway): the .npz format of
+    ``numpy.savez``, written entry by entry, so that any name is stored as given (savez's own
+    keywords would swallow an array named 'allow_pickle' or reject one named 'file') and an
+    array that would need pickle fails now, not when it is loaded."""
+    with zipfile.ZipFile(fileobj, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as entry:
+                numpy.lib.format.write_array(entry, numpy.asanyarray(array), allow_pickle=False)
 
 
 def save_tree(path, tree):

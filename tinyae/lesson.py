@@ -38,6 +38,21 @@ from . import backend
 _RULE = "═" * 78
 
 
+def positive(kind):
+    """An argparse type for a lesson's own options: a positive finite int or float, else a
+    one-line usage error (exit status 2), e.g. ``type=positive(int)``."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"must be positive and finite, got {text}")
+        return value
+    parse.__name__ = f"positive {kind.__name__}"
+    return parse
+
+
 def _seed(text):
     try:
         value = int(text)

@@ -45,11 +45,12 @@ def _param_list(params, who):
     return params
 
 
-def _check(value, name, low=0.0, high=math.inf, high_open=False):
+def _check(value, name, low=0.0, high=math.inf, high_open=False, finite=True):
     ok = isinstance(value, numbers.Real) and low <= value and (value < high if high_open else value <= high)
-    if not ok:
+    if not ok or (finite and not math.isfinite(value)):
         bound = f"[{low}, {high})" if high_open else f"≥ {low}"
-        raise ValueError(f"invalid {name}={value!r}: it must be a number {bound}")
+        raise ValueError(f"invalid {name}={value!r}: it must be a {'finite ' if finite else ''}"
+                         f"number {bound}")
 
 
 def _add_scaled(y, a, x, tmp):
@@ -404,7 +405,7 @@ def clip_grad_norm_(parameters, max_norm):
 
     Returns ‖g‖ before clipping (a float). Parameters without a gradient are ignored."""
     params = _param_list(parameters, "clip_grad_norm_") if not isinstance(parameters, Tensor) else [parameters]
-    _check(max_norm, "max_norm")
+    _check(max_norm, "max_norm", finite=False)  # inf: measure the norm, clip nothing
     with_grad = [p for p in params if p.grad is not None]
     if not with_grad:
         return 0.0

@@ -29,6 +29,7 @@ import inspect
 import json
 import math
 import os
+import zipfile
 import time
 
 import numpy
@@ -420,7 +421,11 @@ class ResumeError(ValueError):
 
 
 def _restore(path, model, optimizer, scheduler, generators):
-    state, history = load_checkpoint(path)
+    try:
+        state, history = load_checkpoint(path)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        raise ResumeError(f"cannot resume from {path}: the file is damaged or not a checkpoint "
+                          f"({type(err).__name__}: {err}); delete it to start over") from err
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ResumeError(f"{path} is not a checkpoint written by tinyae.train.fit")
     # All or nothing: a checkpoint that fits the model but not the optimizer leaves both as they were.

@@ -19,10 +19,12 @@ import hashlib
 import os
 import tempfile
 import urllib.request
+import zipfile
 
 import numpy
 
 from tinyae.data.idx import read_idx
+from tinyae.io import remove_stale_temporaries
 
 _FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -125,7 +127,8 @@ def _download_file(dataset, name, directory):
     errors = []
     for mirror in info["mirrors"]:
         url = mirror + name
-        fd, tmp = tempfile.mkstemp(prefix=name + ".", suffix=".part", dir=directory)
+        remove_stale_temporaries(os.path.join(directory, name), suffix=".part")  # killed downloads
+        fd, tmp = tempfile.mkstemp(prefix=f"{name}.{os.getpid()}.", suffix=".part", dir=directory)
         try:
             md5 = hashlib.md5()
             with os.fdopen(fd, "wb") as out, \
@@ -159,14 +162,58 @@ def _download_split(dataset, split):
 # ---------------------------------------------------------------- parsing, cached
 
 @functools.lru_cache(maxsize=8)
-def _read_cached(path, ndim, mtime_ns, size):
-    # mtime and size are part of the key so a replaced file is read again.
+def _read_cached(path, ndim, identity):
+    # The file's identity is part of the key, so a replaced file is read again.
     return read_idx(path, ndim=ndim)
 
 
-def _read(path, ndim):
+def _identity(st):
+    """What changes when a file is replaced or rewritten: size, mtime, inode (and device), and
+    ctime (which no copy tool can set back), so a swapped file is never served stale."""
+    return st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev, st.st_ctime_ns
+
+
+# The genuine files: their sizes (gzipped, and the uncompressed IDX files) and md5 sums.
+_GENUINE_GZ_SIZE = {
+    "mnist": {"train-images-idx3-ubyte.gz": 9912422, "train-labels-idx1-ubyte.gz": 28881,
+              "t10k-images-idx3-ubyte.gz": 1648877, "t10k-labels-idx1-ubyte.gz": 4542},
+    "fashion-mnist": {"train-images-idx3-ubyte.gz": 26421880, "train-labels-idx1-ubyte.gz": 29515,
+                      "t10k-images-idx3-ubyte.gz": 4422102, "t10k-labels-idx1-ubyte.gz": 5148},
+}
+_GENUINE_IDX_SIZE = {"train-images-idx3-ubyte": 47040016, "train-labels-idx1-ubyte": 60008,
+                     "t10k-images-idx3-ubyte": 7840016, "t10k-labels-idx1-ubyte": 10008}
+_verified = {}  # (real path, identity) -> True once its md5 matched
+
+
+def _verify(dataset, path, st):
+    """A local file that claims to be a genuine one (its name, and its size for .gz) must be
+    it: its md5 is checked once per identity (size, mtime, inode, …). A file of another size is
+    taken as the user's own IDX data and only parsed (the reader checks its structure)."""
+    name = os.path.basename(path)
+    if name in _GENUINE_IDX_SIZE and st.st_size == _GENUINE_IDX_SIZE[name]:
+        return  # the uncompressed twin: the right size, and the reader checks the header
+    expected_md5 = _DATASETS[dataset]["md5"].get(name)
+    known_size = _GENUINE_GZ_SIZE.get(dataset, {}).get(name)
+    if expected_md5 is None or st.st_size != known_size:
+        return
+    key = (os.path.realpath(path), _identity(st))
+    if key in _verified:
+        return
+    md5 = hashlib.md5()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            md5.update(chunk)
+    if md5.hexdigest() != expected_md5:
+        raise ValueError(f"{path} is damaged: it has the size of the genuine {name} but not its "
+                         f"md5 ({md5.hexdigest()} instead of {expected_md5}); delete it (tinyae "
+                         "downloads it again with download=True) or copy a good one over it")
+    _verified[key] = True
+
+
+def _read(path, ndim, dataset="mnist"):
     st = os.stat(path)
-    return _read_cached(os.path.realpath(path), ndim, st.st_mtime_ns, st.st_size)
+    _verify(dataset, path, st)
+    return _read_cached(os.path.realpath(path), ndim, _identity(st))
 
 
 def _load_uint8(dataset, split, root=None, download=True):
@@ -182,7 +229,7 @@ def _load_uint8(dataset, split, root=None, download=True):
             paths = _download_split(dataset, split)
         except OSError as err:
             raise FileNotFoundError(_not_found_message(dataset, split, root, err)) from err
-    images, labels = _read(paths[0], 3), _read(paths[1], 1)
+    images, labels = _read(paths[0], 3, dataset), _read(paths[1], 1, dataset)
     if images.shape[1:] != (28, 28):
         raise ValueError(f"{paths[0]}: images are {images.shape[1]}x{images.shape[2]}, "
                          "expected 28x28 for MNIST-style data")
@@ -208,13 +255,29 @@ def _check_split(split):
 
 # ---------------------------------------------------------------- the embedded subset
 
+_EMBEDDED_COUNTS = {"train": 6000, "test": 1000}  # 600 / 100 of each digit
+
+
 @functools.lru_cache(maxsize=1)
 def _embedded():
     if not os.path.isfile(_SUBSET_PATH):
         raise FileNotFoundError(f"the embedded MNIST subset {_SUBSET_PATH} is missing; "
                                 "reinstall tinyae or run python -m tinyae.data.make_subset")
-    with numpy.load(_SUBSET_PATH, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
+    try:
+        with numpy.load(_SUBSET_PATH, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        for split, n in _EMBEDDED_COUNTS.items():
+            x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+            if x.dtype != numpy.uint8 or x.shape != (n, 28, 28):
+                raise ValueError(f"x_{split} is {x.dtype} {x.shape}, expected uint8 ({n}, 28, 28)")
+            if y.dtype != numpy.uint8 or y.shape != (n,):
+                raise ValueError(f"y_{split} is {y.dtype} {y.shape}, expected uint8 ({n},)")
+            if y.max() > 9 or (numpy.bincount(y, minlength=10) != n // 10).any():
+                raise ValueError(f"y_{split} does not hold {n // 10} of each digit 0-9")
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"the embedded subset at {_SUBSET_PATH} is damaged "
+                         f"({type(err).__name__}: {err}); reinstall tinyae "
+                         "(pip install --force-reinstall tinyae, or git checkout the file)") from None
     for a in arrays.values():
         a.flags.writeable = False
     return arrays

@@ -3,6 +3,9 @@
 Each is y = f(z) applied elementwise, with backward z̄ = ȳ f'(z) done by the op in
 tinyae.functional.activations.
 """
+import math
+import numbers
+
 from .. import functional as F
 from .module import Module
 
@@ -14,12 +17,18 @@ class ReLU(Module):
         return F.relu(z)
 
 
+def _real(value, layer, what):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{layer}: {what} must be a finite number, got {value!r}")
+    return value
+
+
 class LeakyReLU(Module):
     """y = z if z > 0 else negative_slope · z"""
 
     def __init__(self, negative_slope=0.01):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope = _real(negative_slope, "LeakyReLU", "negative_slope")
 
     def forward(self, z):
         return F.leaky_relu(z, slope=self.negative_slope)
@@ -33,7 +42,7 @@ class ELU(Module):
 
     def __init__(self, alpha=1.0):
         super().__init__()
-        self.alpha = alpha
+        self.alpha = _real(alpha, "ELU", "alpha")
 
     def forward(self, z):
         return F.elu(z, alpha=self.alpha)

@@ -31,6 +31,14 @@ def _op(name):
                               "(expected in functional/conv.py or functional/pool.py)")
 
 
+def _geometry(layer, stride, padding, dilation=1, output_padding=0):
+    """Check the settings when the layer is built, not when it first runs."""
+    pair(stride, "stride", layer, minimum=1)
+    pair(padding, "padding", layer, minimum=0)
+    pair(dilation, "dilation", layer, minimum=1)
+    pair(output_padding, "output_padding", layer, minimum=0)
+
+
 def _check_input(x, channels, layer):
     if x.ndim != 4 or x.shape[1] != channels:
         raise ValueError(f"{layer} expects an (N, C, H, W) input with C = {channels}, got shape "
@@ -47,6 +55,7 @@ class Conv2d(Module):
         self.in_channels = positive_int(in_channels, "in_channels", "Conv2d")
         self.out_channels = positive_int(out_channels, "out_channels", "Conv2d")
         self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d", minimum=1)
+        _geometry("Conv2d", stride, padding, dilation)
         self.stride, self.padding, self.dilation = stride, padding, dilation
         self.weight = empty_parameter(out_channels, in_channels, *self.kernel_size)
         self.bias = empty_parameter(out_channels) if bias else None
@@ -74,6 +83,7 @@ class ConvTranspose2d(Module):
         self.in_channels = positive_int(in_channels, "in_channels", "ConvTranspose2d")
         self.out_channels = positive_int(out_channels, "out_channels", "ConvTranspose2d")
         self.kernel_size = pair(kernel_size, "kernel_size", "ConvTranspose2d", minimum=1)
+        _geometry("ConvTranspose2d", stride, padding, dilation, output_padding)
         self.stride, self.padding = stride, padding
         self.output_padding, self.dilation = output_padding, dilation
         self.weight = empty_parameter(in_channels, out_channels, *self.kernel_size)
@@ -96,6 +106,13 @@ class ConvTranspose2d(Module):
 class _Pool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
+        layer = type(self).__name__
+        kernel = pair(kernel_size, "kernel_size", layer, minimum=1)
+        _geometry(layer, kernel if stride is None else stride, padding)
+        pad = pair(padding, "padding", layer, minimum=0)
+        if kernel[0] < 2 * pad[0] or kernel[1] < 2 * pad[1]:
+            raise ValueError(f"{layer}: padding {padding!r} must be at most half the kernel size "
+                             f"{kernel_size!r} (a window of only padding)")
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride  # non-overlapping by default
         self.padding = padding
@@ -127,6 +144,7 @@ class Upsample(Module):
         if mode != "nearest":
             raise ValueError(f"Upsample(mode={mode!r}): only 'nearest' is implemented; use "
                              "ConvTranspose2d for a learned upsampling")
+        pair(scale_factor, "scale_factor", "Upsample", minimum=1)
         self.scale_factor, self.mode = scale_factor, mode
 
     def forward(self, x):

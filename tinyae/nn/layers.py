@@ -5,7 +5,7 @@ Default initialisation (see ``init.default_init_``) is PyTorch's: W and b ~ U(âˆ
 same seed gives the same weights. Parameters are float32 unless converted (``.double()``).
 """
 from .. import backend
-from ..arguments import as_generator, positive_int
+from ..arguments import as_generator, is_int, positive_int
 from .. import functional as F
 from ..tensor import Tensor
 from . import init
@@ -136,6 +136,9 @@ class Flatten(Module):
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
+        for name, value in (("start_dim", start_dim), ("end_dim", end_dim)):
+            if not is_int(value):
+                raise ValueError(f"Flatten: {name} must be an int (an axis), got {value!r}")
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x):
@@ -155,7 +158,12 @@ class Unflatten(Module):
 
     def __init__(self, dim, unflattened_size):
         super().__init__()
-        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+        sizes = tuple(unflattened_size) if hasattr(unflattened_size, "__len__") else ()
+        ok = [is_int(n) and (n > 0 or n == -1) for n in sizes]
+        if not is_int(dim) or not sizes or not all(ok) or sizes.count(-1) > 1:
+            raise ValueError(f"Unflatten({dim!r}, {unflattened_size!r}): dim must be an int and "
+                             "unflattened_size a tuple of positive ints (at most one -1)")
+        self.dim, self.unflattened_size = dim, sizes
 
     def forward(self, x):
         dim = self.dim % x.ndim

@@ -6,8 +6,11 @@ LayerNorm takes μ, σ² over each sample's last axes; BatchNorm over the batch 
 axes), per channel. σ² is the biased variance (divide by N), as in the papers and PyTorch.
 Because every step is an op of the engine, backprop through μ and σ² comes for free.
 """
+import math
+import numbers
+
 from .. import backend
-from ..arguments import positive_int
+from ..arguments import is_int, positive_int
 from .layers import empty_parameter
 from . import init
 from .module import Module
@@ -21,6 +24,13 @@ def _normalise(x, axes, eps):
     return centred / (var + eps).sqrt(), mean, var
 
 
+def _check_eps(eps, layer):
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0 < eps < math.inf:
+        raise ValueError(f"{layer}: eps must be a small positive number (it keeps 1/√(σ² + eps) "
+                         f"finite for a constant input), got {eps!r}")
+    return eps
+
+
 class LayerNorm(Module):
     """Normalise each sample over its last axes (``normalized_shape``), then y = γ x̂ + β with
     γ (ones) and β (zeros) of shape ``normalized_shape``."""
@@ -30,7 +40,11 @@ class LayerNorm(Module):
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)
-        self.eps = eps
+        if not self.normalized_shape or not all(
+                is_int(n) and n > 0 for n in self.normalized_shape):
+            raise ValueError(f"LayerNorm: normalized_shape must be a positive int or a tuple of "
+                             f"them, got {normalized_shape!r}")
+        self.eps = _check_eps(eps, "LayerNorm")
         if elementwise_affine:
             self.weight = init.ones_(empty_parameter(*self.normalized_shape))
             self.bias = empty_parameter(*self.normalized_shape)
@@ -65,6 +79,7 @@ class _BatchNorm(Module):
         positive_int(num_features, "num_features", type(self).__name__)
         if not 0 <= momentum <= 1:
             raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1], got {momentum}")
+        _check_eps(eps, type(self).__name__)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         if affine:
             self.weight = init.ones_(empty_parameter(num_features))

@@ -607,3 +607,17 @@ def test_a_killed_download_leaves_a_part_file_that_the_next_download_removes(tmp
     part = tmp_path / f"t10k-labels-idx1-ubyte.gz.{dead.pid}.abcdefgh.part"
     part.write_bytes(b"half")
     assert remove_stale_temporaries(tmp_path / "t10k-labels-idx1-ubyte.gz", suffix=".part") == [part.name]
+
+
+def test_iterating_and_membership_of_tensors():
+    with pytest.raises(TypeError, match="0-d tensor.*item"):
+        list(Tensor(np.array(5.0)))
+    rows = list(Tensor(np.arange(6.0).reshape(3, 2)))
+    assert len(rows) == 3 and rows[1].data.tolist() == [2.0, 3.0]
+    t = Tensor(np.array([1.0, 2.0]))
+    assert 2.0 in t and 3.0 not in t
+
+
+def test_a_nan_prediction_reaches_the_loss_instead_of_a_misleading_range_error():
+    loss = tinyae.losses.bce(Tensor(np.array([np.nan, 0.5])), np.array([0.0, 1.0]))
+    assert np.isnan(loss.item())

@@ -70,10 +70,12 @@ def _pair(pred, target, who):
     return pred, target
 
 
-def _check_unit_interval(who, name, t, hint):
-    """Values must lie in [0, 1] (NaN does not)."""
+def _check_unit_interval(who, name, t, hint, nan_ok=False):
+    """Values must lie in [0, 1]. NaN does not, except in a prediction (``nan_ok``): a diverged
+    model's NaN flows into the loss, where fit() reports it and anomaly mode finds its op."""
     data = t.data
-    if data.size and not bool(((data >= 0) & (data <= 1)).all()):
+    outside = ((data < 0) | (data > 1)) if nan_ok else ~((data >= 0) & (data <= 1))
+    if data.size and bool(outside.any()):
         xp = backend.get_array_module(data)
         low, high = float(xp.nanmin(data)), float(xp.nanmax(data))
         nan = " and NaN" if bool(xp.isnan(data).any()) else ""
@@ -106,7 +108,7 @@ def bce(pred, target, eps=1e-7, reduction="mean"):
     ``bce_with_logits`` is exact and stable and keeps the gradient σ(z) − y everywhere."""
     pred, target = _pair(pred, target, "bce")
     _check_unit_interval("bce", "pred (probabilities)", pred,
-                         "for raw scores (logits) use bce_with_logits")
+                         "for raw scores (logits) use bce_with_logits", nan_ok=True)
     _check_unit_interval("bce", "the targets", target, _TARGET_HINT)
     p = F.clip(pred, eps, 1 - eps)
     loss = -(target * F.log(p) + (1 - target) * F.log(1 - p))
@@ -226,7 +228,7 @@ def kl_sparsity(h, rho, eps=1e-7):
     zero exactly when every ρ̂ⱼ = ρ.  ρ̂ is clamped to [eps, 1 − eps] so the logs stay finite."""
     h = _as_pred(h, "kl_sparsity")
     _check_unit_interval("kl_sparsity", "the activations h", h,
-                         "use a sigmoid code layer (ρ̂ is a mean firing probability)")
+                         "use a sigmoid code layer (ρ̂ is a mean firing probability)", nan_ok=True)
     if not (isinstance(rho, numbers.Real) and 0 < rho < 1):
         raise ValueError(f"kl_sparsity: the target activation rho must be in (0, 1), got {rho!r}")
     if h.ndim < 1 or h.shape[0] == 0:

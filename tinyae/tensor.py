@@ -54,6 +54,14 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor (a single number): use .item() to read it")
         return len(self.data)
 
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor (a single number): use .item()")
+        return (self[i] for i in range(len(self.data)))
+
+    def __contains__(self, value):
+        return bool((self.data == (value.data if isinstance(value, Tensor) else value)).any())
+
     # A tensor is a value: ``==`` compares elements (below), so identity is its hash, as in
     # PyTorch, and tensors still work as set members and dictionary keys.
     __hash__ = object.__hash__

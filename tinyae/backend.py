@@ -76,6 +76,12 @@ def get_array_module(*arrays):
     return numpy
 
 
+def ignore_overflow():
+    """A context in which an overflow to ±inf is expected and not warned about (NumPy warns;
+    CuPy never does), e.g. e⁻ᶻ in σ(z) = 1/(1 + e⁻ᶻ) for z ≪ 0, which then gives 0."""
+    return numpy.errstate(over="ignore")
+
+
 def is_array(a):
     """True for a NumPy or CuPy array."""
     return isinstance(a, numpy.ndarray) or (_cupy is not None and isinstance(a, _cupy.ndarray))

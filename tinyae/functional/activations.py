@@ -59,12 +59,14 @@ class Sigmoid(Function):
 
 
 def _sigmoid(z):
-    """σ(z) with full relative precision at both tails, never overflowing:
-    1/(1 + e⁻ᶻ) for z ≥ 0 and eᶻ/(1 + eᶻ) for z < 0, both from e = e^{−|z|} ≤ 1.
-    (½(1 + tanh(z/2)) loses every digit below z ≈ −15 in float32: 1 + tanh cancels.)"""
+    """σ(z) = 1/(1 + e⁻ᶻ) keeps full relative precision at both tails: e⁻ᶻ is right to an ulp,
+    and adding 1 to it and inverting lose nothing. Below z ≈ −88 (float32) e⁻ᶻ overflows to ∞
+    and σ is 0, as the true value is below float32's normal range there. (The textbook-stable
+    ½(1 + tanh(z/2)) loses every digit below z ≈ −15 in float32: 1 + tanh cancels.)"""
     xp = backend.get_array_module(z)
-    e = xp.exp(-xp.abs(z))
-    return xp.where(z >= 0, 1, e) / (1 + e)
+    with backend.ignore_overflow():
+        e = xp.exp(-z)
+    return 1 / (1 + e)
 
 
 @register(S.unary())

@@ -621,3 +621,16 @@ def test_iterating_and_membership_of_tensors():
 def test_a_nan_prediction_reaches_the_loss_instead_of_a_misleading_range_error():
     loss = tinyae.losses.bce(Tensor(np.array([np.nan, 0.5])), np.array([0.0, 1.0]))
     assert np.isnan(loss.item())
+
+
+def test_cli_resume_with_another_model_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
+    from tinyae import cli
+    import tinyae.train as train
+
+    def refuse(*args, **kwargs):
+        raise train.ResumeError("cannot resume from X: it was written for a different model")
+    monkeypatch.setattr(cli, "_load_data", lambda *a, **k: (np.zeros((4, 784), "float32"),) * 2)
+    monkeypatch.setattr(train, "fit", refuse)
+    code, err = _cli(["train", "shallow", "--resume", "--out", str(tmp_path)], capsys)
+    assert code == 2 and err.strip().endswith("written for a different model")
+    assert len(err.strip().splitlines()) == 1

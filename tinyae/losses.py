@@ -37,7 +37,7 @@ def _as_target(target, like):
             return target
         target = target.data
     xp = backend.get_array_module(like.data)
-    return Tensor(xp.asarray(backend.to_device(target, like.device), dtype=like.dtype))
+    return Tensor(xp.asarray(backend.to_device(target, like.device), dtype=like.dtype), copy=False)
 
 
 def _check_shapes(who, pred, target, names=("pred", "target")):

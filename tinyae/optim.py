@@ -415,5 +415,5 @@ def clip_grad_norm_(parameters, max_norm):
     if coef < 1:
         for p in with_grad:
             # A new array: a .grad may be shared between tensors or be a read-only broadcast view.
-            p.grad = Tensor(p.grad.data * coef)
+            p.grad = Tensor(p.grad.data * coef, copy=False)
     return total

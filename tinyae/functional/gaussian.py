@@ -42,7 +42,7 @@ def normal(shape, rng=None, dtype=None, like=None):
         rng = default_generator
     generator = rng if isinstance(rng, numpy.random.Generator) else numpy.random.default_rng(rng)
     eps = generator.standard_normal(tuple(shape))
-    return Tensor(xp.asarray(eps, dtype=dtype))
+    return Tensor(xp.asarray(eps, dtype=dtype), copy=False)  # a fresh array: no copy
 
 
 def randn_like(x, rng=None):

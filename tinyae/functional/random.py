@@ -63,7 +63,7 @@ def dropout(x, p=0.5, training=True, rng=None):
     if not training or p == 0:
         return x
     if not isinstance(x, Tensor):
-        x = Tensor(x)
+        x = Tensor(x, copy=False)
     xp = backend.get_array_module(x.data)
     keep = _uniform(xp, x.shape, x.dtype, rng) >= p
     m = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))

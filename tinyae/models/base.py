@@ -54,7 +54,7 @@ class Autoencoder(Module):
         x = _tensor(x)
         x_in = x
         if self.corruption is not None and self.training:
-            x_in = Tensor(self.corruption(x.data))
+            x_in = Tensor(self.corruption(x.data), copy=False)
         for reg in self.regularizers:  # penalties that differentiate h w.r.t. x need x̄
             if getattr(reg, "needs_input_grad", False):
                 x_in = Tensor(x_in.data, requires_grad=True)

@@ -182,7 +182,7 @@ class Module:
         for t in list(self.parameters()) + list(self.buffers()):
             t.data = fn(t.data)
             if t.grad is not None:
-                t.grad = Tensor(fn(t.grad.data))
+                t.grad = Tensor(fn(t.grad.data), copy=False)
         return self
 
     def to(self, device):

@@ -6,14 +6,33 @@
     loss.backward()          # x.grad is x̄ = ∂loss/∂x = 2x
 
 Submodules: functional (the ops, as F), nn, optim, losses, metrics, data, models, train, viz,
-lesson.
+lesson. The top level also has PyTorch's everyday names: manual_seed, randn, zeros, …, exp,
+sigmoid, sum, cat, stack, where, … (docs/coming_from_pytorch.md).
 """
+import types as _types
+
+import numpy as _numpy
+
 from . import backend  # noqa: F401
 from .tensor import Tensor, tensor, from_numpy  # noqa: F401
 from .autograd import no_grad, enable_grad, grad, detect_anomaly, Function  # noqa: F401
 from . import functional  # noqa: F401
+from .functional import (exp, log, sqrt, abs, sin, cos, sigmoid, tanh, relu, softmax,  # noqa: F401
+                         log_softmax, logsumexp, sum, mean, var, max, min, argmax, argmin,
+                         maximum, minimum, clamp, clip, where, matmul, cat, concat, stack,
+                         reshape, transpose, permute, squeeze, unsqueeze, flatten, clone, pow)
+from .creation import (manual_seed, zeros, ones, full, empty, eye, arange,  # noqa: F401
+                       linspace, rand, randn, randint, randperm, zeros_like, ones_like,
+                       full_like, rand_like, randn_like)
 from .gradcheck import gradcheck, gradgradcheck, check_module  # noqa: F401
 from .trace import trace  # noqa: F401
-from . import nn, optim, losses, metrics  # noqa: F401
+from . import nn, optim, losses, metrics, data  # noqa: F401
+
+# dtypes by PyTorch's names (they are NumPy's): ta.tensor(x, dtype=ta.float64)
+float32, float64, float16 = _numpy.float32, _numpy.float64, _numpy.float16
+int64, int32, uint8 = _numpy.int64, _numpy.int32, _numpy.uint8
+
+# device = "cuda" if ta.cuda.is_available() else "cpu"   ('cuda' is tinyae's 'gpu': CuPy)
+cuda = _types.SimpleNamespace(is_available=backend.cupy_available)
 
 __version__ = "0.1.0"

@@ -113,6 +113,9 @@ class Function:
     0/1 mask from a comparison, a sign, an argmax one-hot (ReLU, Abs, Clip, Maximum, Max,
     MaxPool2d). Its derivative is zero wherever it exists, so it may be computed from ``.data``
     and enter the formula as a constant; everything else, ȳ included, stays a Tensor.
+
+    PyTorch's form, ``@staticmethod forward(ctx, x)`` with ``ctx.save_for_backward``, works
+    too (see ``_adopt_ctx_form`` at the end of this file).
     """
     inputs = ()              # the defaults of an op that was not recorded (or was released)
     needs_input_grad = ()
@@ -121,6 +124,11 @@ class Function:
 
     def __init__(self, **params):
         self.__dict__.update(params)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if isinstance(cls.__dict__.get("forward"), staticmethod):
+            _adopt_ctx_form(cls)
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -149,6 +157,7 @@ class Function:
             fn.inputs = tensors
             fn.needs_input_grad = tuple(t.requires_grad for t in tensors)
             fn._output_ref, fn._output_data = weakref.ref(out), data
+            fn._versions = [t._version for t in tensors]  # see check_unchanged
         return out
 
     @property
@@ -169,6 +178,32 @@ class Function:
 
     def backward(self, ybar):
         raise NotImplementedError
+
+    def check_unchanged(self):
+        """The version counter: backward needs the values this op saw, so none of its inputs
+        (nor its output) may have been changed in place since (e.g. ``w -= …`` under no_grad)."""
+        pairs = list(zip(self.inputs, self._versions))
+        output = self._output_ref()
+        if output is not None:
+            pairs.append((output, 0))
+        for i, (t, version) in enumerate(pairs):
+            if t._version != version:
+                which = f"input {i}" if i < len(self.inputs) else "output"
+                raise RuntimeError(
+                    f"a tensor needed by the backward pass was changed in place: the {which} "
+                    f"(shape {t.shape}) of {type(self).__name__} is at version {t._version}, "
+                    f"but the op saw version {version}. Change it only after backward(), or make "
+                    "a new tensor (x = x - …) instead of changing it in place.")
+
+    # PyTorch's ctx interface, for Functions written in its form (see _adopt_ctx_form)
+    def save_for_backward(self, *tensors):
+        self._saved = tensors
+
+    @property
+    def saved_tensors(self):
+        real = {id(w): x for w, x in zip(self._wrapped, self.inputs)}
+        real[id(self._wrapped_output)] = self.output
+        return tuple(real.get(id(t), t) for t in self._saved)
 
     def release(self):
         """Drop the inputs, output, parameters and saved arrays so their memory can be freed;
@@ -277,8 +312,7 @@ def _call_backward(fn, ybar):
         raise
     finally:
         _state["in_backward_of"] = previous
-    if not isinstance(xbars, tuple):
-        xbars = (xbars,)
+    xbars = tuple(xbars) if isinstance(xbars, (tuple, list)) else (xbars,)
     if len(xbars) != len(fn.inputs):
         raise RuntimeError(
             f"{type(fn).__name__}.backward returned {len(xbars)} error signals for "
@@ -311,12 +345,15 @@ def _check_signal(fn, i, x, xbar):
 
 
 def _check_not_released(order):
+    """Every op is still there to be walked: not freed by an earlier backward, and nothing it
+    needs changed in place since it ran (the version counter)."""
     for fn in order:
         if fn.released:
             raise RuntimeError(
                 f"backward through the graph a second time: {type(fn).__name__}'s saved values "
                 "were freed by the first backward. Pass retain_graph=True to the first "
                 "backward() if you need to backpropagate twice.")
+        fn.check_unchanged()
 
 
 class _Sink:
@@ -404,6 +441,46 @@ def _initial_signal(y, ybar):
         raise ValueError(f"backward(): ybar has shape {ybar.shape} but the output has shape "
                          f"{y.shape}; they must match")
     return ybar
+
+
+# --- PyTorch's form of a custom Function ---------------------------------------------------------
+def _adopt_ctx_form(cls):
+    """Turn a Function written as in PyTorch's tutorial into tinyae's form::
+
+        class Exp(Function):
+            @staticmethod
+            def forward(ctx, x):             # x is a Tensor; nothing inside is recorded
+                y = x.exp()
+                ctx.save_for_backward(y)
+                return y
+
+            @staticmethod
+            def backward(ctx, ybar):
+                y, = ctx.saved_tensors
+                return ybar * y
+
+    The Function object itself plays ``ctx``. Its forward wraps the arrays as Tensors and runs
+    the user's forward under no_grad(); ``saved_tensors`` hands back the op's real input and
+    output Tensors for the wrapped ones, so a backward written with Tensor ops can be
+    differentiated again (create_graph=True)."""
+    user_forward = cls.__dict__["forward"].__func__
+    user_backward = cls.__dict__.get("backward")
+    if not isinstance(user_backward, staticmethod):
+        raise TypeError(f"{cls.__name__}: with a @staticmethod forward(ctx, ...) (PyTorch's form), "
+                        "backward must be a @staticmethod backward(ctx, ybar) too. tinyae's own "
+                        "form is: def forward(self, *arrays) -> array; def backward(self, ybar)")
+
+    def forward(self, *arrays):
+        self._wrapped = tuple(Tensor(a, copy=False) for a in arrays)
+        with no_grad():
+            self._wrapped_output = user_forward(self, *self._wrapped)
+        out = self._wrapped_output
+        return out.data if isinstance(out, Tensor) else out
+
+    def backward(self, ybar):
+        return user_backward.__func__(self, ybar)
+
+    cls.forward, cls.backward = forward, backward
 
 
 from .tensor import Tensor  # noqa: E402  (tensor.py imports this module first)

@@ -87,15 +87,28 @@ def is_array(a):
     return isinstance(a, numpy.ndarray) or (_cupy is not None and isinstance(a, _cupy.ndarray))
 
 
+def device_name(device):
+    """'cpu' or 'gpu' from any spelling of a device: tinyae's ('cpu', 'gpu'), the array
+    modules' ('numpy', 'cupy') or PyTorch's ('cuda', 'cuda:0'); None if it names no device."""
+    if isinstance(device, str):
+        if device in ("cpu", "numpy"):
+            return "cpu"
+        if device in ("gpu", "cupy", "cuda") or device.startswith("cuda:"):
+            return "gpu"
+    return None
+
+
 def to_device(array, device):
     """Copy an array to 'cpu' (NumPy) or 'gpu' (CuPy); a no-op when it is already there."""
-    if device in ("cpu", "numpy"):
+    name = device_name(device)
+    if name == "cpu":
         if _cupy is not None and isinstance(array, _cupy.ndarray):
             return _cupy.asnumpy(array)
         return numpy.asarray(array)
-    if device in ("gpu", "cuda", "cupy"):
+    if name == "gpu":
         return _load_cupy().asarray(array)
-    raise ValueError(f"unknown device {device!r}: choose 'cpu' or 'gpu'")
+    raise ValueError(f"unknown device {device!r}: choose 'cpu' or 'gpu' "
+                     "('cuda' also means the GPU)")
 
 
 def to_numpy(array):

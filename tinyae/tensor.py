@@ -8,8 +8,14 @@ Memory sharing (PyTorch's policy):
     ``t.detach()``                                   shares ``t``'s data, outside the graph
     ``t.grad``                                       owned by ``t``: no two leaves share one, and
                                                      it never aliases the ``ybar`` passed in
+
+Methods carry PyTorch's names and keywords (``x.view(-1)``, ``x.sum(dim=1, keepdim=True)``,
+``x.size(0)``, ``x.max(dim=1)``) beside NumPy's (``x.reshape``, ``axis=``, ``x.shape``);
+docs/coming_from_pytorch.md lists the few places where the two differ.
 """
 import operator
+
+import numpy
 
 from . import backend
 
@@ -37,13 +43,26 @@ class Tensor:
         self.grad = None
         self.name = name
         self._creator = None  # the Function that produced this tensor, None for a leaf
+        self._version = 0     # counts in-place changes; backward checks ops' inputs are unchanged
 
     # --- basic properties -------------------------------------------------------------
+    @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        # Keep an array: `w.data = t` stores t's array, and `w.data -= lr * w.grad` (which Python
+        # runs as w.data = w.data - lr * w.grad, a Tensor) stays an update of the values.
+        self._data = value.data if isinstance(value, Tensor) else value
+
     shape = property(lambda self: self.data.shape)
     dtype = property(lambda self: self.data.dtype)
     ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
+    size = property(lambda self: Size(self.data.size, self.shape))
     is_leaf = property(lambda self: self._creator is None)
+    grad_fn = property(lambda self: self._creator)  # PyTorch's name for the op that made it
+
 
     @property
     def device(self):
@@ -94,9 +113,17 @@ class Tensor:
         return data.astype(dtype) if dtype is not None else data
 
     def __repr__(self):
-        grad = f", requires_grad=True" if self.requires_grad else ""
-        op = f", op={type(self._creator).__name__}" if self._creator is not None else ""
-        return f"tensor({backend.to_numpy(self.data)!r}{grad}{op})".replace("\n", "\n       ")
+        """``tensor([1., 2.], requires_grad=True)``, as PyTorch prints it (grad_fn names the op)."""
+        text = numpy.array2string(backend.to_numpy(self.data), separator=", ", prefix="tensor(")
+        default = self.dtype in (numpy.float32, numpy.int64, numpy.bool_)
+        extras = [] if default else [f"dtype={self.dtype}"]
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self._creator is not None:
+            extras.append(f"grad_fn=<{type(self._creator).__name__}Backward>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([text] + extras) + ")"
 
     def numpy(self):
         """A NumPy copy of the data (from the GPU if needed), cut off from the graph: changing
@@ -108,13 +135,43 @@ class Tensor:
         """The value of a one-element tensor as a Python number."""
         return self._single("number")
 
+    def tolist(self):
+        return self.data.tolist()
+
+    def numel(self):
+        """The number of elements (``x.size`` without the call, as in NumPy)."""
+        return int(self.data.size)
+
+    def dim(self):
+        return self.data.ndim
+
     def detach(self):
         """A new leaf sharing this tensor's data (no copy) that no gradient flows through."""
         return Tensor(self.data, copy=False)
 
-    def to(self, device):
-        """A copy on 'cpu' or 'gpu', as a new leaf (moving data is not part of the graph)."""
-        return Tensor(backend.to_device(self.data, device), requires_grad=self.requires_grad)
+    def to(self, *args, device=None, dtype=None):
+        """PyTorch's forms: ``x.to('cuda')``, ``x.to('cpu')``, ``x.to('float64')``, ``x.to(y)``
+        (y's device and dtype). Returns x itself when nothing changes, as PyTorch does; a new
+        dtype is a differentiable op, a new device a copy as a new leaf (not part of the graph)."""
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            elif backend.device_name(a) is not None:
+                device = a
+            else:
+                dtype = a
+        out = self
+        if dtype is not None and out.dtype != numpy.dtype(dtype):
+            out = out.astype(dtype)
+        if device is not None and backend.device_name(device) != out.device:
+            moved = backend.to_device(out.data, device)  # a new array: no second copy
+            out = Tensor(moved, requires_grad=out.requires_grad, copy=False)
+        return out
+
+    def cpu(self): return self.to("cpu")
+    def cuda(self): return self.to("gpu")
+    def float(self): return self.to(dtype="float32")
+    def double(self): return self.to(dtype="float64")
 
     def astype(self, dtype):
         from .functional import astype
@@ -122,6 +179,40 @@ class Tensor:
 
     def zero_grad(self):
         self.grad = None
+
+    def requires_grad_(self, requires_grad=True):
+        """Start (or stop) recording ops on this leaf, in place; returns it."""
+        if requires_grad and self.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require grad, got {self.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    # --- in-place arithmetic: w -= lr * w.grad under no_grad() -----------------------------
+    def _inplace(self, other, op):
+        """Change ``self.data`` in place. Allowed only where no graph is recorded (inside
+        ``no_grad()``, or when neither side requires grad); the version counter then lets
+        backward notice if an op that used the old values is still waiting for its backward."""
+        involved = self.requires_grad or getattr(other, "requires_grad", False)
+        if autograd.is_grad_enabled() and involved:
+            what = ("a leaf tensor that requires grad" if self.is_leaf and self.requires_grad
+                    else "a tensor in the graph")
+            raise RuntimeError(
+                f"in-place arithmetic on {what} while grad is recorded: tinyae records no in-place "
+                "ops. For an update by hand write it inside `with tinyae.no_grad():` (as PyTorch "
+                "does: w -= lr * w.grad); inside a computation write x = x + … (a new node).")
+        op(self.data, other.data if isinstance(other, Tensor) else other)  # the array's own a += b
+        self._version += 1
+        return self
+
+    def __iadd__(self, other): return self._inplace(other, operator.iadd)
+    def __isub__(self, other): return self._inplace(other, operator.isub)
+    def __imul__(self, other): return self._inplace(other, operator.imul)
+    def __itruediv__(self, other): return self._inplace(other, operator.itruediv)
+    add_, sub_, mul_, div_ = __iadd__, __isub__, __imul__, __itruediv__
+
+    def zero_(self): return self._inplace(0, _fill)
+    def copy_(self, src): return self._inplace(src, _fill)
+
 
     def backward(self, ybar=None, retain_graph=False, create_graph=False):
         """Backpropagate from this tensor: fill ``.grad`` (x̄) of every leaf that needs it.
@@ -176,28 +267,70 @@ class Tensor:
         """Whether every element is non-zero (a boolean tensor, not differentiable)."""
         return Tensor(self.data.all(axis=axis, keepdims=keepdims), copy=False)
 
-    # --- methods ---------------------------------------------------------------------------
-    def sum(self, axis=None, keepdims=False): return F.sum(self, axis, keepdims)
-    def mean(self, axis=None, keepdims=False): return F.mean(self, axis, keepdims)
-    def max(self, axis=None, keepdims=False): return F.max(self, axis, keepdims)
-    def min(self, axis=None, keepdims=False): return F.min(self, axis, keepdims)
-    def var(self, axis=None, keepdims=False): return F.var(self, axis, keepdims)
+    # --- methods (each also takes PyTorch's dim=/keepdim= where it has an axis) ----------------
+    # (``**dim`` passes PyTorch's dim=/keepdim= on to the op, which accepts both spellings)
+    def sum(self, axis=None, keepdims=False, **dim): return F.sum(self, axis=axis, keepdims=keepdims, **dim)
+    def mean(self, axis=None, keepdims=False, **dim): return F.mean(self, axis=axis, keepdims=keepdims, **dim)
+    def var(self, axis=None, keepdims=False, ddof=0, **dim):
+        return F.var(self, axis=axis, keepdims=keepdims, ddof=ddof, **dim)
+    def max(self, dim=None, keepdim=False, **axis): return F.max(self, dim, keepdim, **axis)
+    def min(self, dim=None, keepdim=False, **axis): return F.min(self, dim, keepdim, **axis)
+    def argmax(self, axis=None, keepdims=False, **dim): return F.argmax(self, axis=axis, keepdims=keepdims, **dim)
+    def argmin(self, axis=None, keepdims=False, **dim): return F.argmin(self, axis=axis, keepdims=keepdims, **dim)
     def reshape(self, *shape): return F.reshape(self, shape[0] if len(shape) == 1 else shape)
+    view = reshape
     def flatten(self, start_dim=0): return F.flatten(self, start_dim)
-    def transpose(self, *axes): return F.transpose(self, axes[0] if len(axes) == 1 else (axes or None))
+    def squeeze(self, dim=None): return F.squeeze(self, dim)
+    def unsqueeze(self, dim): return F.unsqueeze(self, dim)
+    def transpose(self, *axes): return F.transpose(self, _transpose_axes(self.ndim, axes))
     def permute(self, *axes): return F.transpose(self, axes[0] if len(axes) == 1 else axes)
     T = property(lambda self: F.transpose(self))
+    def t(self): return F.transpose(self)
     def broadcast_to(self, shape): return F.broadcast_to(self, shape)
+    def clone(self): return F.clone(self)
+    def pow(self, p): return F.pow(self, p)
     def exp(self): return F.exp(self)
     def log(self): return F.log(self)
     def sqrt(self): return F.sqrt(self)
+    def sin(self): return F.sin(self)
+    def cos(self): return F.cos(self)
     def abs(self): return F.abs(self)
     def clip(self, low=None, high=None): return F.clip(self, low, high)
+    def clamp(self, min=None, max=None): return F.clamp(self, min, max)  # noqa: A002
     def relu(self): return F.relu(self)
     def sigmoid(self): return F.sigmoid(self)
     def tanh(self): return F.tanh(self)
-    def softmax(self, axis=-1): return F.softmax(self, axis)
-    def log_softmax(self, axis=-1): return F.log_softmax(self, axis)
+    def softmax(self, axis=-1, dim=None): return F.softmax(self, axis if dim is None else dim)
+    def log_softmax(self, axis=-1, dim=None): return F.log_softmax(self, axis if dim is None else dim)
+
+
+def _fill(array, values):
+    array[...] = values
+
+
+def _transpose_axes(ndim, axes):
+    """NumPy's x.transpose(2, 0, 1) permutes the axes; PyTorch's x.transpose(0, 2) swaps two.
+    Two axes always mean a swap (for a matrix transpose(1, 0) is the swap in both)."""
+    if len(axes) == 1:
+        return axes[0]
+    if len(axes) == 2:
+        order = list(range(ndim))
+        a, b = axes[0] % ndim, axes[1] % ndim
+        order[a], order[b] = order[b], order[a]
+        return tuple(order)
+    return axes or None
+
+
+class Size(int):
+    """``x.size`` is NumPy's element count (an int), and ``x.size()`` / ``x.size(0)`` are
+    PyTorch's shape / length of one axis: one attribute that answers both ways."""
+    def __new__(cls, count, shape):
+        self = super().__new__(cls, count)
+        self.shape = shape
+        return self
+
+    def __call__(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
 
 
 def tensor(data, requires_grad=False, dtype=None):

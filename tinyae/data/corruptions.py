@@ -4,8 +4,8 @@ The first axis of ``x`` is the sample axis; every other axis is flattened into "
 (so ``(N, 784)`` and ``(N, 1, 28, 28)`` behave the same). A 1-D ``x`` is one sample.
 
 Randomness always comes from a ``numpy.random.Generator`` (pass one, or an int seed; None
-means a fresh random seed). The random choices are drawn on the CPU with NumPy and then
-moved to the array's module, so the same generator gives the same corruption on NumPy and on
+means tinyae's default generator, which ``tinyae.manual_seed`` seeds). The random choices are
+drawn on the CPU with NumPy and then moved to the array's module, so the same generator gives the same corruption on NumPy and on
 CuPy. The moved arrays are the size of one batch, which is cheap next to a training step.
 
 Every function returns a new array of ``x``'s dtype and module; ``x`` itself is not changed.

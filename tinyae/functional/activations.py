@@ -10,6 +10,7 @@ from ..autograd import Function, register
 from . import _samples as S
 from .elementwise import exp, where
 from .reduce import sum as _sum
+from ._names import dim_names
 
 
 @register(S.unary(S.away_from_zero))
@@ -174,6 +175,15 @@ def sigmoid(z): return Sigmoid.apply(z)
 def tanh(z): return Tanh.apply(z)
 def softplus(z): return Softplus.apply(z)
 def gelu(z): return GELU.apply(z)
+
+
+@dim_names
 def softmax(z, axis=-1): return Softmax.apply(z, axis=axis)
+
+
+@dim_names
 def log_softmax(z, axis=-1): return LogSoftmax.apply(z, axis=axis)
+
+
+@dim_names
 def logsumexp(z, axis=None, keepdims=False): return LogSumExp.apply(z, axis=axis, keepdims=keepdims)

@@ -126,6 +126,36 @@ class Sqrt(Function):
         return ybar / (2 * self.output)
 
 
+@register(S.unary())
+class Sin(Function):
+    """y = sin x;  x̄ = ȳ cos x"""
+    def forward(self, x):
+        return backend.get_array_module(x).sin(x)
+
+    def backward(self, ybar):
+        return ybar * cos(self.inputs[0])
+
+
+@register(S.unary())
+class Cos(Function):
+    """y = cos x;  x̄ = −ȳ sin x"""
+    def forward(self, x):
+        return backend.get_array_module(x).cos(x)
+
+    def backward(self, ybar):
+        return -ybar * sin(self.inputs[0])
+
+
+@register(S.unary())
+class Clone(Function):
+    """y = a copy of x in its own memory;  x̄ = ȳ"""
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, ybar):
+        return ybar
+
+
 @register(S.unary(S.away_from_zero))
 class Abs(Function):
     """y = |x|;  x̄ = ȳ sign(x)"""
@@ -217,6 +247,9 @@ def neg(x): return Neg.apply(x)
 def exp(x): return Exp.apply(x)
 def log(x): return Log.apply(x)
 def sqrt(x): return Sqrt.apply(x)
+def sin(x): return Sin.apply(x)
+def cos(x): return Cos.apply(x)
+def clone(x): return Clone.apply(x)
 def abs(x): return Abs.apply(x)  # noqa: A001 (mirrors numpy.abs)
 def maximum(a, b): return Maximum.apply(a, b)
 def minimum(a, b): return Minimum.apply(a, b)
@@ -231,6 +264,10 @@ def pow(a, b):  # noqa: A001
 
 def clip(x, low=None, high=None):
     return Clip.apply(x, low=low, high=high)
+
+
+def clamp(x, min=None, max=None):  # noqa: A002  (PyTorch's names for clip's bounds)
+    return Clip.apply(x, low=min, high=max)
 
 
 def where(condition, a, b):

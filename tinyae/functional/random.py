@@ -7,11 +7,8 @@ sees the same m every time).
 import numpy
 
 from .. import backend
-from ..arguments import as_generator
+from ..arguments import as_generator, default_generator  # noqa: F401  (fit re-seeds it)
 from ..autograd import Function, register
-
-# The generator used when no ``rng`` is given; tinyae.train.seed_everything re-seeds it in place.
-default_generator = numpy.random.default_rng()
 
 
 def _mask_sample(rng, shape):

@@ -1,9 +1,12 @@
 """Reductions over an axis (or all axes). The backward spreads ȳ back over the reduced axes."""
 import builtins
+from collections import namedtuple
 
 from .. import backend
 from ..autograd import Function, register
 from . import _samples as S
+from ._names import dim_names
+from .elementwise import maximum, minimum
 
 
 def _keepdims_shape(shape, axis):
@@ -88,25 +91,58 @@ class Var(Function):
         return ybar.reshape(kept) * centred * scale
 
 
+@dim_names
 def sum(x, axis=None, keepdims=False):  # noqa: A001
     return Sum.apply(x, axis=_norm(axis), keepdims=keepdims)
 
 
+@dim_names
 def mean(x, axis=None, keepdims=False):
     return Mean.apply(x, axis=_norm(axis), keepdims=keepdims)
 
 
-def max(x, axis=None, keepdims=False):  # noqa: A001
-    return Max.apply(x, axis=_norm(axis), keepdims=keepdims)
-
-
-def min(x, axis=None, keepdims=False):  # noqa: A001
-    return Min.apply(x, axis=_norm(axis), keepdims=keepdims)
-
-
+@dim_names
 def var(x, axis=None, keepdims=False, ddof=0):
-    """Variance; ddof=0 (NumPy's default) divides by N, ddof=1 by N − 1."""
+    """Variance; ddof=0 (NumPy's default) divides by N, ddof=1 by N − 1 (PyTorch's default)."""
     return Var.apply(x, axis=_norm(axis), keepdims=keepdims, ddof=ddof)
+
+
+# PyTorch's torch.max(x, dim) gives the values and where they are; NumPy's max(x, axis) the values.
+MinMax = namedtuple("MinMax", "values indices")
+
+
+def max(x, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
+    """The largest entries. NumPy's form ``max(x, axis=1)`` returns them; PyTorch's form
+    ``max(x, 1)`` or ``max(x, dim=1)`` returns ``(values, indices)`` as PyTorch does, and
+    ``max(a, b)`` of two tensors is the elementwise ``maximum``."""
+    return _extremum(Max, argmax, maximum, x, dim, keepdim, axis, keepdims)
+
+
+def min(x, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
+    """The smallest entries; the same forms as ``max``."""
+    return _extremum(Min, argmin, minimum, x, dim, keepdim, axis, keepdims)
+
+
+def _extremum(op, arg, pairwise, x, dim, keepdim, axis, keepdims):
+    if isinstance(dim, Tensor):
+        return pairwise(x, dim)
+    if dim is None:
+        return op.apply(x, axis=_norm(axis), keepdims=keepdims)
+    return MinMax(op.apply(x, axis=dim, keepdims=keepdim), arg(x, dim, keepdim))
+
+
+@dim_names
+def argmax(x, axis=None, keepdims=False):
+    """Index of the largest entry (over everything, or along ``axis``): an int64 Tensor, not
+    differentiable."""
+    data = x.data if isinstance(x, Tensor) else x
+    return Tensor(data.argmax(axis=axis, keepdims=keepdims), copy=False)
+
+
+@dim_names
+def argmin(x, axis=None, keepdims=False):
+    data = x.data if isinstance(x, Tensor) else x
+    return Tensor(data.argmin(axis=axis, keepdims=keepdims), copy=False)
 
 
 def _norm(axis):
@@ -114,3 +150,5 @@ def _norm(axis):
 
 
 _ = (backend, builtins)
+
+from ..tensor import Tensor  # noqa: E402

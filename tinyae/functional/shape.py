@@ -2,6 +2,7 @@
 from .. import backend
 from ..autograd import Function, register
 from . import _samples as S
+from ._names import dim_names
 
 
 def _reshape_sample(rng, shape):
@@ -180,12 +181,31 @@ def getitem(x, index):
     return GetItem.apply(x, index=index)
 
 
+@dim_names
 def concat(xs, axis=0):
     return Concat.apply(*xs, axis=axis)
 
 
+cat = concat  # PyTorch's name: cat([a, b], dim=1)
+
+
+@dim_names
 def stack(xs, axis=0):
     return Stack.apply(*xs, axis=axis)
+
+
+def unsqueeze(x, dim):
+    """x with a new axis of length 1 at position ``dim`` (−1: at the end), as in PyTorch."""
+    dim = dim if dim >= 0 else dim + x.ndim + 1
+    return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
+
+
+def squeeze(x, dim=None):
+    """x without its length-1 axes, or without axis ``dim`` if that one has length 1."""
+    if dim is None:
+        return reshape(x, tuple(n for n in x.shape if n != 1))
+    dim %= x.ndim
+    return reshape(x, x.shape[:dim] + x.shape[dim + 1:]) if x.shape[dim] == 1 else x
 
 
 def pad(x, pad_width, value=0.0):

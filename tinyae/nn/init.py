@@ -10,8 +10,9 @@ with ``gain = calculate_gain(nonlinearity)`` (√2 for ReLU, which zeroes half o
 A uniform U(−a, a) has variance a²/3, so the uniform versions use a = √3 · std.
 
 Every function takes an optional ``rng``: a ``numpy.random.Generator``, an int seed, or None
-(fresh entropy). The values are drawn on the CPU in float64 and then cast to the tensor's dtype
-and device, so the same seed gives the same weights on NumPy and CuPy.
+(tinyae's default generator, which ``tinyae.manual_seed`` seeds). The values are drawn on the
+CPU in float64 and then cast to the tensor's dtype and device, so the same seed gives the same
+weights on NumPy and CuPy.
 """
 import math
 

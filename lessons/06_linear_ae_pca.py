@@ -143,9 +143,9 @@ class HoldThenDecay(optim.LRScheduler):
         self.hold, self.total, self.end_lr = hold, total, end_lr
         super().__init__(optimizer)
 
-    def lr_at(self, t):
+    def lr_at(self, t, base_lr):
         progress = min(max(t - self.hold, 0) / max(self.total - 1 - self.hold, 1), 1.0)
-        return self.base_lr * (self.end_lr / self.base_lr) ** progress
+        return base_lr * (self.end_lr / base_lr) ** progress
 
 
 epochs, batch = (20, 256) if strict else (40, 50)   # small data: more, smaller steps

@@ -17,6 +17,7 @@ with ``out=``) instead of allocating temporaries each step. Moments have the par
 """
 import math
 import numbers
+import types
 
 from . import backend
 from .arguments import positive_int
@@ -65,62 +66,125 @@ def _with_l2(g, p, weight_decay):
 
 
 class Optimizer:
-    """Base class: holds ``params`` (a list), the learning rate ``lr`` (schedules change it) and a
-    per-parameter ``state`` dict of moment arrays. Subclasses write ``_update(p, g, state, tmp)``
-    on raw arrays: p the parameter, g its gradient, tmp a scratch array of p's shape."""
-    hyper = ()  # names of the hyper-parameters, saved by state_dict()
+    """Base class. ``param_groups`` is a list of dicts, as in PyTorch: each holds ``'params'``
+    (a list) and its own hyper-parameters (``'lr'``, …), so parts of a model can learn at
+    different rates::
 
-    def __init__(self, params, lr):
-        self.params = _param_list(params, type(self).__name__)
-        _check(lr, "lr")
-        self.lr = lr
-        self.initial_lr = None  # set by the first schedule attached (η₀ of its formula)
+        Adam([{"params": model.encoder.parameters()},
+              {"params": model.decoder.parameters(), "lr": 1e-4}], lr=1e-3)
+
+    A plain list of parameters makes one group. ``state`` holds one dict of moment arrays per
+    parameter (in the order of ``params``, all groups together). Subclasses write
+    ``_update(p, g, state, tmp, h)`` on raw arrays: p the parameter, g its gradient, tmp a
+    scratch array of p's shape, h the parameter's group (h["lr"], …)."""
+    hyper = ()  # names of the hyper-parameters besides lr, saved by state_dict()
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        params = params if isinstance(params, Tensor) else list(params)
+        is_groups = isinstance(params, list) and params and isinstance(params[0], dict)
+        groups = params if is_groups else [{"params": params}]
+        self.param_groups = []
+        for group in groups:
+            self.add_param_group(group)
+        self.params = _param_list([p for g in self.param_groups for p in g["params"]],
+                                  type(self).__name__)
         self.state = [{} for _ in self.params]
         self._scratch = [None] * len(self.params)
 
-    def zero_grad(self):
-        """Forget the gradients (set ``.grad`` to None) before the next backward pass."""
+    def add_param_group(self, group):
+        """Add ``{"params": [...], "lr": ..., ...}``; missing hyper-parameters take the defaults."""
+        group = dict(self.defaults, **group)
+        group["params"] = _param_list(group["params"], type(self).__name__)
+        _check(group["lr"], "lr")
+        self.param_groups.append(group)
+        if hasattr(self, "state"):  # after construction: extend the flat list and its state
+            self.params += group["params"]
+            self.state += [{} for _ in group["params"]]
+            self._scratch += [None] * len(group["params"])
+
+    @property
+    def lr(self):
+        """The learning rate of the first group (schedules set every group's)."""
+        return self.param_groups[0]["lr"]
+
+    @lr.setter
+    def lr(self, value):
+        for group in self.param_groups:
+            group["lr"] = value
+
+    @property
+    def initial_lr(self):
+        return self.param_groups[0].get("initial_lr")
+
+    def __getattr__(self, name):
+        # opt.momentum, opt.betas, …: the first group's value (read-only; set it in the groups)
+        if name in type(self).hyper and "param_groups" in self.__dict__:
+            return self.param_groups[0][name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def zero_grad(self, set_to_none=True):
+        """Forget the gradients before the next backward pass: ``.grad = None`` (PyTorch's
+        default), or with ``set_to_none=False`` fill the existing ``.grad`` with 0."""
         for p in self.params:
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad.data[...] = 0
 
     def step(self):
         """One update of every parameter that has a gradient and is not frozen (parameters with
         ``.grad`` None or ``requires_grad=False`` are skipped, their moments untouched)."""
-        for i, p in enumerate(self.params):
-            if p.grad is None or not p.requires_grad:
-                continue
-            g = p.grad.data
-            if g.shape != p.shape:
-                raise ValueError(f"{type(self).__name__}: params[{i}] has shape {p.shape} but its "
-                                 f".grad has shape {g.shape}")
-            tmp = self._scratch[i]
-            if tmp is None or tmp.shape != p.shape or tmp.dtype != p.dtype or type(tmp) is not type(p.data):
-                tmp = self._scratch[i] = backend.get_array_module(p.data).empty_like(p.data)
-            self._update(p.data, g, self.state[i], tmp)
+        i = 0
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None and p.requires_grad:
+                    self._step_one(i, p, group)
+                i += 1
 
-    def _update(self, p, g, state, tmp):
+    def _step_one(self, i, p, group):
+        g = p.grad.data
+        if g.shape != p.shape:
+            raise ValueError(f"{type(self).__name__}: params[{i}] has shape {p.shape} but its "
+                             f".grad has shape {g.shape}")
+        tmp = self._scratch[i]
+        if tmp is None or tmp.shape != p.shape or tmp.dtype != p.dtype or type(tmp) is not type(p.data):
+            tmp = self._scratch[i] = backend.get_array_module(p.data).empty_like(p.data)
+        self._update(p.data, g, self.state[i], tmp, group)
+        p._version += 1  # p changed in place: a graph that still needs its old value will say so
+
+    def _update(self, p, g, state, tmp, h):
         raise NotImplementedError
 
     def state_dict(self):
-        """Everything needed to resume exactly: lr, hyper-parameters, and NumPy copies of the moments."""
+        """Everything needed to resume exactly, in PyTorch's layout: ``state`` (index -> NumPy
+        copies of that parameter's moments) and ``param_groups`` (hyper-parameters, and the
+        indices of their parameters)."""
         def saved(v):
             return backend.to_numpy(v).copy() if backend.is_array(v) else v
-        return {"optimizer": type(self).__name__, "lr": self.lr, "initial_lr": self.initial_lr,
-                "hyper": {h: getattr(self, h) for h in self.hyper},
-                "state": [{k: saved(v) for k, v in s.items()} for s in self.state]}
+        groups, i = [], 0
+        for group in self.param_groups:
+            n = len(group["params"])
+            groups.append(dict({k: v for k, v in group.items() if k != "params"},
+                               params=list(range(i, i + n))))
+            i += n
+        return {"optimizer": type(self).__name__, "param_groups": groups,
+                "state": {i: {k: saved(v) for k, v in s.items()} for i, s in enumerate(self.state)}}
 
     def load_state_dict(self, state_dict):
         """Restore what ``state_dict()`` saved (onto each parameter's device and dtype)."""
         name = type(self).__name__
         if state_dict.get("optimizer") != name:
             raise ValueError(f"this state dict belongs to {state_dict.get('optimizer')}, not {name}")
-        if len(state_dict["state"]) != len(self.params):
-            raise ValueError(f"the state dict holds {len(state_dict['state'])} parameters but this "
-                             f"{name} has {len(self.params)}: build the same model first")
+        state = {int(k): v for k, v in state_dict["state"].items()}  # keys are str in a checkpoint
+        sizes = [len(g["params"]) for g in state_dict["param_groups"]]
+        if sizes != [len(g["params"]) for g in self.param_groups]:
+            raise ValueError(f"the state dict holds {sum(sizes)} parameters in groups of {sizes} "
+                             f"but this {name} has {len(self.params)}: build the same model first")
         new_state = []
-        for i, (p, s) in enumerate(zip(self.params, state_dict["state"])):
+        for i, p in enumerate(self.params):
             restored = {}
-            for k, v in s.items():
+            for k, v in state.get(i, {}).items():
                 if backend.is_array(v):
                     if v.shape != p.shape:
                         raise ValueError(f"state of params[{i}] has shape {v.shape}, the parameter "
@@ -129,13 +193,14 @@ class Optimizer:
                 restored[k] = v
             new_state.append(restored)
         self.state = new_state
-        self.lr, self.initial_lr = state_dict["lr"], state_dict["initial_lr"]
-        for h, v in state_dict["hyper"].items():
-            setattr(self, h, v)
+        for group, saved in zip(self.param_groups, state_dict["param_groups"]):
+            group.update({k: tuple(v) if isinstance(v, list) else v
+                          for k, v in saved.items() if k != "params"})
 
     def __repr__(self):
-        hyper = ", ".join(f"{h}={getattr(self, h)}" for h in self.hyper)
-        return f"{type(self).__name__}({len(self.params)} params, lr={self.lr}, {hyper})"
+        hyper = ", ".join(f"{h}={self.param_groups[0][h]}" for h in self.hyper)
+        groups = f"{len(self.param_groups)} groups, " if len(self.param_groups) > 1 else ""
+        return f"{type(self).__name__}({len(self.params)} params, {groups}lr={self.lr}, {hyper})"
 
 
 class SGD(Optimizer):
@@ -149,17 +214,16 @@ class SGD(Optimizer):
     hyper = ("momentum", "dampening", "weight_decay", "nesterov")
 
     def __init__(self, params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False):
-        super().__init__(params, lr)
         _check(momentum, "momentum")
         _check(dampening, "dampening", high=1)
         _check(weight_decay, "weight_decay")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("nesterov=True needs momentum > 0 and dampening = 0")
-        self.momentum, self.dampening = momentum, dampening
-        self.weight_decay, self.nesterov = weight_decay, nesterov
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov))
 
-    def _update(self, p, g, state, tmp):
-        lr, mu, wd = self.lr, self.momentum, self.weight_decay
+    def _update(self, p, g, state, tmp, h):
+        lr, mu, wd = h["lr"], h["momentum"], h["weight_decay"]
         if mu:
             buf = state.get("momentum_buffer")
             if buf is None:  # b = g + λθ
@@ -168,10 +232,10 @@ class SGD(Optimizer):
                     _add_scaled(buf, wd, p, tmp)
             else:            # b ← μb + (1 − τ)(g + λθ)
                 buf *= mu
-                _add_scaled(buf, 1 - self.dampening, g, tmp)
+                _add_scaled(buf, 1 - h["dampening"], g, tmp)
                 if wd:
-                    _add_scaled(buf, (1 - self.dampening) * wd, p, tmp)
-            if not self.nesterov:
+                    _add_scaled(buf, (1 - h["dampening"]) * wd, p, tmp)
+            if not h["nesterov"]:
                 _add_scaled(p, -lr, buf, tmp)
                 return
         # θ ← θ − η(g + λθ) = (1 − ηλ)θ − ηg, done in place (nesterov then adds −ημb)
@@ -190,23 +254,22 @@ class Adagrad(Optimizer):
     hyper = ("eps", "weight_decay")
 
     def __init__(self, params, lr=1e-2, eps=1e-10, weight_decay=0):
-        super().__init__(params, lr)
         _check(eps, "eps")
         _check(weight_decay, "weight_decay")
-        self.eps, self.weight_decay = eps, weight_decay
+        super().__init__(params, dict(lr=lr, eps=eps, weight_decay=weight_decay))
 
-    def _update(self, p, g, state, tmp):
+    def _update(self, p, g, state, tmp, h):
         xp = backend.get_array_module(p)
-        g = _with_l2(g, p, self.weight_decay)
+        g = _with_l2(g, p, h["weight_decay"])
         if "sum" not in state:
             state["sum"] = xp.zeros_like(p)
         s = state["sum"]
         xp.multiply(g, g, out=tmp)
         s += tmp
         xp.sqrt(s, out=tmp)
-        tmp += self.eps
+        tmp += h["eps"]
         xp.divide(g, tmp, out=tmp)
-        _add_scaled(p, -self.lr, tmp, tmp)  # x is tmp itself: multiply in place, then subtract
+        _add_scaled(p, -h["lr"], tmp, tmp)  # x is tmp itself: multiply in place, then subtract
 
 
 class RMSprop(Optimizer):
@@ -218,35 +281,35 @@ class RMSprop(Optimizer):
     hyper = ("alpha", "eps", "weight_decay", "momentum")
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0):
-        super().__init__(params, lr)
         _check(alpha, "alpha", high=1)
         _check(eps, "eps")
         _check(weight_decay, "weight_decay")
         _check(momentum, "momentum")
-        self.alpha, self.eps, self.weight_decay, self.momentum = alpha, eps, weight_decay, momentum
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum))
 
-    def _update(self, p, g, state, tmp):
+    def _update(self, p, g, state, tmp, h):
         xp = backend.get_array_module(p)
-        g = _with_l2(g, p, self.weight_decay)
+        g = _with_l2(g, p, h["weight_decay"])
         if "square_avg" not in state:
             state["square_avg"] = xp.zeros_like(p)
-            if self.momentum:
+            if h["momentum"]:
                 state["momentum_buffer"] = xp.zeros_like(p)
         v = state["square_avg"]
         xp.multiply(g, g, out=tmp)
-        tmp *= 1 - self.alpha
-        v *= self.alpha
+        tmp *= 1 - h["alpha"]
+        v *= h["alpha"]
         v += tmp
         xp.sqrt(v, out=tmp)
-        tmp += self.eps
+        tmp += h["eps"]
         xp.divide(g, tmp, out=tmp)  # tmp = d
-        if self.momentum:
+        if h["momentum"]:
             buf = state["momentum_buffer"]
-            buf *= self.momentum
+            buf *= h["momentum"]
             buf += tmp
-            _add_scaled(p, -self.lr, buf, tmp)
+            _add_scaled(p, -h["lr"], buf, tmp)
         else:
-            _add_scaled(p, -self.lr, tmp, tmp)
+            _add_scaled(p, -h["lr"], tmp, tmp)
 
 
 class Adam(Optimizer):
@@ -261,23 +324,22 @@ class Adam(Optimizer):
     decoupled = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0):
-        super().__init__(params, lr)
         if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
             raise ValueError(f"betas must be a pair (β₁, β₂), got {betas!r}")
         _check(betas[0], "betas[0]", high=1, high_open=True)
         _check(betas[1], "betas[1]", high=1, high_open=True)
         _check(eps, "eps")
         _check(weight_decay, "weight_decay")
-        self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
 
-    def _update(self, p, g, state, tmp):
+    def _update(self, p, g, state, tmp, h):
         xp = backend.get_array_module(p)
-        (b1, b2), lr = self.betas, self.lr
+        (b1, b2), lr = h["betas"], h["lr"]
         if self.decoupled:
-            if self.weight_decay:
-                p *= 1 - lr * self.weight_decay
+            if h["weight_decay"]:
+                p *= 1 - lr * h["weight_decay"]
         else:
-            g = _with_l2(g, p, self.weight_decay)
+            g = _with_l2(g, p, h["weight_decay"])
         if "step" not in state:
             state.update(step=0, exp_avg=xp.zeros_like(p), exp_avg_sq=xp.zeros_like(p))
         state["step"] += 1
@@ -293,7 +355,7 @@ class Adam(Optimizer):
         #   = θ − [η √(1 − β₂ᵗ) / (1 − β₁ᵗ)] · m / (√v + ε √(1 − β₂ᵗ))
         root_c2 = math.sqrt(1 - b2 ** t)
         xp.sqrt(v, out=tmp)
-        tmp += self.eps * root_c2
+        tmp += h["eps"] * root_c2
         xp.divide(m, tmp, out=tmp)
         _add_scaled(p, -lr * root_c2 / (1 - b1 ** t), tmp, tmp)
 
@@ -311,35 +373,39 @@ class AdamW(Adam):
 
 # --- learning-rate schedules ---------------------------------------------------------------
 class LRScheduler:
-    """Sets ``optimizer.lr`` to a formula of t, the number of ``step()`` calls so far (call it
-    once per epoch or once per batch, after ``optimizer.step()``). η₀ is the optimizer's lr when
-    its first schedule was attached; at construction lr is set to the formula at t = 0."""
+    """Sets every param group's ``lr`` to a formula of t, the number of ``step()`` calls so far
+    (call it once per epoch or once per batch, after ``optimizer.step()``). η₀ is the group's
+    lr when its first schedule was attached (kept as ``group['initial_lr']``, as in PyTorch);
+    at construction each lr is set to the formula at t = 0."""
 
     def __init__(self, optimizer):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(self).__name__} needs an Optimizer, got {type(optimizer).__name__}")
-        if optimizer.initial_lr is None:
-            optimizer.initial_lr = optimizer.lr
-        self.optimizer, self.base_lr, self.last_epoch = optimizer, optimizer.initial_lr, 0
-        optimizer.lr = self.lr_at(0)
+        self.optimizer, self.last_epoch = optimizer, 0
+        self.base_lrs = [g.setdefault("initial_lr", g["lr"]) for g in optimizer.param_groups]
+        self._set(0)
 
-    def lr_at(self, t):
+    def lr_at(self, t, base_lr):
         raise NotImplementedError
+
+    def _set(self, t):
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs):
+            group["lr"] = self.lr_at(t, base)
 
     def step(self):
         self.last_epoch += 1
-        self.optimizer.lr = self.lr_at(self.last_epoch)
+        self._set(self.last_epoch)
 
     def get_last_lr(self):
-        """The current learning rate, as a one-element list (PyTorch returns one per group)."""
-        return [self.optimizer.lr]
+        """The current learning rate of each param group."""
+        return [g["lr"] for g in self.optimizer.param_groups]
 
     def state_dict(self):
         return {"last_epoch": self.last_epoch}
 
     def load_state_dict(self, state_dict):
         self.last_epoch = state_dict["last_epoch"]
-        self.optimizer.lr = self.lr_at(self.last_epoch)
+        self._set(self.last_epoch)
 
 
 class StepLR(LRScheduler):
@@ -350,8 +416,8 @@ class StepLR(LRScheduler):
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer)
 
-    def lr_at(self, t):
-        return self.base_lr * self.gamma ** (t // self.step_size)
+    def lr_at(self, t, base_lr):
+        return base_lr * self.gamma ** (t // self.step_size)
 
 
 class ExponentialLR(LRScheduler):
@@ -361,8 +427,8 @@ class ExponentialLR(LRScheduler):
         self.gamma = gamma
         super().__init__(optimizer)
 
-    def lr_at(self, t):
-        return self.base_lr * self.gamma ** t
+    def lr_at(self, t, base_lr):
+        return base_lr * self.gamma ** t
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -373,8 +439,8 @@ class CosineAnnealingLR(LRScheduler):
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer)
 
-    def lr_at(self, t):
-        return self.eta_min + 0.5 * (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max))
+    def lr_at(self, t, base_lr):
+        return self.eta_min + 0.5 * (base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max))
 
 
 class LinearWarmup(LRScheduler):
@@ -391,10 +457,16 @@ class LinearWarmup(LRScheduler):
         self.warmup_steps, self.then = warmup_steps, then
         super().__init__(optimizer)
 
-    def lr_at(self, t):
+    def lr_at(self, t, base_lr):
         if t < self.warmup_steps:
-            return self.base_lr * (t + 1) / self.warmup_steps
-        return self.then.lr_at(t - self.warmup_steps) if self.then is not None else self.base_lr
+            return base_lr * (t + 1) / self.warmup_steps
+        return self.then.lr_at(t - self.warmup_steps, base_lr) if self.then is not None else base_lr
+
+
+# PyTorch keeps its schedules in torch.optim.lr_scheduler; optim.lr_scheduler.StepLR works here too.
+lr_scheduler = types.SimpleNamespace(LRScheduler=LRScheduler, StepLR=StepLR,
+                                     ExponentialLR=ExponentialLR,
+                                     CosineAnnealingLR=CosineAnnealingLR, LinearWarmup=LinearWarmup)
 
 
 # --- gradient clipping -----------------------------------------------------------------------

@@ -432,9 +432,7 @@ def _restore(path, model, optimizer, scheduler, generators):
     before = model.state_dict(), optimizer.state_dict()
     try:
         model.load_state_dict(state["model"])
-        opt = state["optimizer"]
-        opt["hyper"] = {k: tuple(v) if isinstance(v, list) else v for k, v in opt["hyper"].items()}
-        optimizer.load_state_dict(opt)
+        optimizer.load_state_dict(state["optimizer"])  # JSON's lists become tuples again there
         if scheduler is not None and state["scheduler"] is not None:
             scheduler.load_state_dict(state["scheduler"])
     except (KeyError, ValueError, TypeError) as err:

@@ -5,7 +5,8 @@
 
 ``Module`` and ``Parameter`` are in module.py, dense layers in layers.py, activations in
 activation.py, LayerNorm/BatchNorm in norm.py, image layers in conv.py, attention and
-transformer blocks in transformer.py, initialisers in init.py.
+transformer blocks in transformer.py, initialisers in init.py, loss modules (MSELoss, BCELoss,
+…) in loss.py; ``tinyae.nn.functional`` is PyTorch's ``F``.
 """
 from .module import Parameter, Module, ModuleList, Sequential
 from .layers import Identity, Linear, TiedLinear, Embedding, Dropout, Flatten, Unflatten
@@ -14,7 +15,8 @@ from .norm import LayerNorm, BatchNorm1d, BatchNorm2d
 from .conv import Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, Upsample
 from .transformer import (MultiheadAttention, TransformerBlock, scaled_dot_product_attention,
                           sincos_pos_embed_2d, patchify, unpatchify, random_masking)
-from . import init
+from .loss import MSELoss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
+from . import init, functional
 
 __all__ = ["Parameter", "Module", "ModuleList", "Sequential",
            "Identity", "Linear", "TiedLinear", "Embedding", "Dropout", "Flatten", "Unflatten",
@@ -22,4 +24,5 @@ __all__ = ["Parameter", "Module", "ModuleList", "Sequential",
            "LayerNorm", "BatchNorm1d", "BatchNorm2d",
            "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "Upsample",
            "MultiheadAttention", "TransformerBlock", "scaled_dot_product_attention",
-           "sincos_pos_embed_2d", "patchify", "unpatchify", "random_masking", "init"]
+           "sincos_pos_embed_2d", "patchify", "unpatchify", "random_masking",
+           "MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "init", "functional"]

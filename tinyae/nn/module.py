@@ -171,10 +171,22 @@ class Module:
             p.requires_grad_(flag)
         return self
 
-    def zero_grad(self):
-        """Forget every parameter's error signal (``.grad = None``) before the next backward."""
+    def zero_grad(self, set_to_none=True):
+        """Forget every parameter's error signal before the next backward: ``.grad = None``
+        (PyTorch's default), or with ``set_to_none=False`` fill the existing ``.grad`` with 0."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad.data[...] = 0
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every submodule and then on this one (e.g. to initialise
+        weights, as in PyTorch); returns this module."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
 
     # --- devices and dtypes -------------------------------------------------------------------
     def _convert(self, fn):
@@ -185,9 +197,24 @@ class Module:
                 t.grad = Tensor(fn(t.grad.data), copy=False)
         return self
 
-    def to(self, device):
-        """Move parameters and buffers to 'cpu' or 'gpu' in place; returns the module."""
-        return self._convert(lambda a: backend.to_device(a, device))
+    def to(self, *args, device=None, dtype=None):
+        """Move parameters and buffers to a device ('cpu', 'gpu' or 'cuda') and/or convert them
+        to a float ``dtype``, in place (each Parameter stays the same object, so an optimizer
+        built before still holds it); returns the module, as PyTorch's ``Module.to`` does."""
+        for a in args:
+            if backend.device_name(a) is not None:
+                device = a
+            else:
+                dtype = a
+        if dtype is not None:
+            self.astype(dtype)
+        return self if device is None else self._convert(lambda a: backend.to_device(a, device))
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("gpu")
 
     def astype(self, dtype):
         """Convert floating-point parameters and buffers to ``dtype`` in place (e.g. float64 for

@@ -7,7 +7,7 @@ a mini-batch DataLoader and input corruptions for denoising autoencoders.
 from tinyae.data.corruptions import (gaussian_noise, masking_noise, occlude, occlusion_mask,
                                     patch_occlusion, salt_and_pepper)
 from tinyae.data.idx import read_idx, write_idx
-from tinyae.data.loader import DataLoader
+from tinyae.data.loader import DataLoader, Dataset, TensorDataset
 from tinyae.data.mnist import (cache_dir, load_embedded_mnist, load_fashion_mnist, load_mnist,
                                mnist_source)
 from tinyae.data.synthetic import (SHAPE_CLASSES, curved_surface, noisy_curve, one_hot_patterns,
@@ -18,7 +18,7 @@ __all__ = [
     "load_mnist", "load_fashion_mnist", "load_embedded_mnist", "mnist_source", "cache_dir",
     "one_hot_patterns", "plane_in_4d", "swiss_roll", "curved_surface", "noisy_curve",
     "shapes_scenes", "SHAPE_CLASSES",
-    "DataLoader",
+    "DataLoader", "Dataset", "TensorDataset",
     "masking_noise", "gaussian_noise", "salt_and_pepper", "patch_occlusion", "occlude",
     "occlusion_mask",
 ]

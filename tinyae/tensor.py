@@ -6,6 +6,8 @@ Memory sharing (PyTorch's policy):
     ``from_numpy(a)``                                shares ``a``: each sees the other's changes
     ``t.numpy()``                                    a copy: changing it never changes ``t``
     ``t.detach()``                                   shares ``t``'s data, outside the graph
+    ``t.to(device or dtype)``                        ``t`` itself when it is already there
+                                                     (as in PyTorch), else a new tensor
     ``t.grad``                                       owned by ``t``: no two leaves share one, and
                                                      it never aliases the ``ybar`` passed in
 

@@ -6,7 +6,8 @@ import pytest
 from tinyae import Tensor, losses, nn, optim
 from tinyae.models import (Classifier, MLPAutoencoder, end_to_end_pretrain, error_rate,
                            fine_tune, greedy_pretrain, random_encoder, shallow_autoencoder)
-from tinyae.models.regularizers import Contractive, MaskingNoise
+from tinyae.data.corruptions import MaskingNoise
+from tinyae.models.regularizers import Contractive
 
 
 def test_parameter_requires_grad_freezes_and_returns_self():

@@ -4,8 +4,9 @@ a mini-batch DataLoader and input corruptions for denoising autoencoders.
     from tinyae.data import load_mnist, DataLoader, masking_noise
     x, y = load_mnist("train", fallback="embedded")    # (N, 784) float32 in [0, 1]
 """
-from tinyae.data.corruptions import (gaussian_noise, masking_noise, occlude, occlusion_mask,
-                                    patch_occlusion, salt_and_pepper)
+from tinyae.data.corruptions import (GaussianNoise, MaskingNoise, SaltAndPepper, gaussian_noise,
+                                    masking_noise, occlude, occlusion_mask, patch_occlusion,
+                                    salt_and_pepper)
 from tinyae.data.idx import read_idx, write_idx
 from tinyae.data.loader import DataLoader, Dataset, TensorDataset
 from tinyae.data.mnist import (cache_dir, load_embedded_mnist, load_fashion_mnist, load_mnist,
@@ -21,4 +22,5 @@ __all__ = [
     "DataLoader", "Dataset", "TensorDataset",
     "masking_noise", "gaussian_noise", "salt_and_pepper", "patch_occlusion", "occlude",
     "occlusion_mask",
+    "MaskingNoise", "GaussianNoise", "SaltAndPepper",
 ]

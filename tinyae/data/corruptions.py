@@ -206,3 +206,47 @@ def occlude(x, size, rng=None, image_shape=(28, 28), value=0.0, count=1):
     mask = xp.asarray(mask)
     out = xp.where(mask, xp.asarray(value, dtype=x.dtype), x).astype(x.dtype, copy=False)
     return out, mask
+
+
+# ---------------------------------------------------------------- as objects, for corruption=
+
+class _Corruption:
+    """A corruption with its own random generator, applied to NumPy/CuPy batches: what a
+    denoising autoencoder takes as ``corruption=`` (``MLPAutoencoder(..., corruption=
+    MaskingNoise(0.25, seed=0))``), applied to its input only while training."""
+
+    def __init__(self, seed=None):
+        self.rng = as_generator(seed)
+
+
+class MaskingNoise(_Corruption):
+    """Set a fraction ν of each input's pixels to 0 (Vincent et al. 2010)."""
+
+    def __init__(self, fraction, seed=None):
+        super().__init__(seed)
+        self.fraction = fraction
+
+    def __call__(self, x):
+        return masking_noise(x, self.fraction, self.rng)
+
+
+class GaussianNoise(_Corruption):
+    """Add N(0, σ²) noise, clipped to [0, 1]."""
+
+    def __init__(self, sigma, seed=None, clip=(0.0, 1.0)):
+        super().__init__(seed)
+        self.sigma, self.clip = sigma, clip
+
+    def __call__(self, x):
+        return gaussian_noise(x, self.sigma, self.rng, clip=self.clip)
+
+
+class SaltAndPepper(_Corruption):
+    """Set a fraction of pixels to 0 or 1 at random."""
+
+    def __init__(self, fraction, seed=None):
+        super().__init__(seed)
+        self.fraction = fraction
+
+    def __call__(self, x):
+        return salt_and_pepper(x, self.fraction, self.rng)

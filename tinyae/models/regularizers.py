@@ -1,14 +1,10 @@
-"""Regularisers that compose with any autoencoder (pass them as ``regularizers=[...]``), and
-input corruptions for denoising (pass one as ``corruption=``).
+"""Regularisers that compose with any autoencoder (pass them as ``regularizers=[...]``).
+(Input corruptions for denoising, passed as ``corruption=``, live in tinyae.data.corruptions.)
 
 Each regulariser is called as ``reg(model, x_in, h)`` with the model's input and code and
 returns a scalar penalty Tensor, already multiplied by its weight.
 """
-import numpy as np
-
 from .. import autograd, losses
-
-from ..data import corruptions
 from ..nn import Linear, Sequential, Sigmoid
 
 
@@ -89,46 +85,3 @@ def jacobian_norm_sq(model, x, h, method="auto"):
         sq = (row * row).reshape((row.shape[0], -1)).sum(axis=1)
         total = sq if total is None else total + sq
     return total
-
-
-class _Corruption:
-    """A corruption with its own random generator, applied to NumPy/CuPy batches."""
-
-    def __init__(self, seed=None):
-        self.rng = np.random.default_rng(seed)
-
-
-class MaskingNoise(_Corruption):
-    """Set a fraction ν of each input's pixels to 0 (Vincent et al. 2010)."""
-
-    def __init__(self, fraction, seed=None):
-        super().__init__(seed)
-        self.fraction = fraction
-
-    def __call__(self, x):
-        return corruptions.masking_noise(x, self.fraction, self.rng)
-
-
-class GaussianNoise(_Corruption):
-    """Add N(0, σ²) noise, clipped to [0, 1]."""
-
-    def __init__(self, sigma, seed=None, clip=(0.0, 1.0)):
-        super().__init__(seed)
-        self.sigma, self.clip = sigma, clip
-
-    def __call__(self, x):
-        return corruptions.gaussian_noise(x, self.sigma, self.rng, clip=self.clip)
-
-
-class SaltAndPepper(_Corruption):
-    """Set a fraction of pixels to 0 or 1 at random."""
-
-    def __init__(self, fraction, seed=None):
-        super().__init__(seed)
-        self.fraction = fraction
-
-    def __call__(self, x):
-        return corruptions.salt_and_pepper(x, self.fraction, self.rng)
-
-
-

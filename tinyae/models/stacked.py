@@ -21,11 +21,12 @@ import numpy as np
 from .. import backend, losses, optim
 from ..autograd import no_grad
 from ..data import DataLoader
+from ..data.corruptions import MaskingNoise
 from ..nn import Linear, Sequential
 from ..tensor import Tensor
 from ..train import fit
 from .mlp import MLPAutoencoder
-from .regularizers import Contractive, MaskingNoise
+from .regularizers import Contractive
 
 AE_KINDS = ("plain", "denoising", "contractive")
 

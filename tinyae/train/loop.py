@@ -1,4 +1,4 @@
-"""The training loop: ``fit()``, its ``History``, checkpoints and seeding.
+"""The training loop, ``fit()``, and ``evaluate()``; their loss convention.
 
     from tinyae import optim
     from tinyae.data import DataLoader
@@ -24,26 +24,21 @@ or a ``functools.partial`` of one) is wrapped for you by ``as_loss_fn(loss, targ
 Each step is the one from the notes: forward to L, backward to θ̄ = ∂L/∂θ, ``optimizer.step()``.
 The epoch's ``train_loss`` is the sample-weighted mean of the batch losses.
 """
-import importlib
 import inspect
-import json
 import math
 import os
-import zipfile
 import time
 
-import numpy
 from tqdm.auto import tqdm
 
-from .arguments import positive_int
-from .autograd import no_grad
-from .io import load_tree, save_tree
-from .nn import Module
-from .optim import clip_grad_norm_
-from .tensor import Tensor
-
-CHECKPOINT_NAME = "checkpoint.npz"
-FORMAT = "tinyae-checkpoint-1"
+from ..arguments import positive_int
+from ..autograd import no_grad
+from ..nn import Module
+from ..optim import clip_grad_norm_
+from ..tensor import Tensor
+from . import checkpoint
+from .history import History
+from .seeding import find_generators, seed_everything
 
 
 # --- the loss convention ---------------------------------------------------------------------
@@ -117,53 +112,6 @@ def _scalar(value, what):
                         f"{type(value).__name__}") from None
 
 
-# --- history ---------------------------------------------------------------------------------
-class History(dict):
-    """Per-epoch records, a dict of lists: ``history['train_loss'][e]`` is epoch e + 1's value.
-
-    Keys: 'epoch', 'train_loss', 'val_loss' and 'val_<metric>' (with a val_loader), 'lr' (the
-    learning rate used in that epoch) and 'epoch_time' (seconds, training + validation).
-    ``stopped_early`` and ``best_epoch`` say what early stopping did."""
-
-    def __init__(self, records=None, stopped_early=False, best_epoch=None):
-        super().__init__(records or {})
-        self.stopped_early, self.best_epoch = stopped_early, best_epoch
-
-    @property
-    def epochs(self):
-        return len(self.get("epoch", []))
-
-    def append(self, record):
-        for key, value in record.items():
-            self.setdefault(key, []).append(value)
-
-    def to_json(self):
-        return json.dumps({"records": dict(self), "stopped_early": self.stopped_early,
-                           "best_epoch": self.best_epoch})
-
-    @classmethod
-    def from_json(cls, text):
-        d = json.loads(text)
-        return cls(d["records"], d["stopped_early"], d["best_epoch"])
-
-    def line(self, i=-1):
-        """One epoch as a line: 'epoch 3  train_loss 0.1012  val_loss 0.0998  ...  (1.2 s)'."""
-        parts = [f"{k} {v[i]:.4g}" for k, v in self.items() if k not in ("epoch", "epoch_time")]
-        return f"epoch {self['epoch'][i]}  " + "  ".join(parts) + f"  ({self['epoch_time'][i]:.1f} s)"
-
-    def table(self):
-        keys = list(self)
-        rows = [[f"{v:.4g}" if isinstance(v, float) else str(v) for v in r]
-                for r in zip(*(self[k] for k in keys))]
-        widths = [max(len(k), *(len(r[j]) for r in rows)) for j, k in enumerate(keys)]
-        lines = ["  ".join(k.rjust(w) for k, w in zip(keys, widths))]
-        lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
-        return "\n".join(lines)
-
-    def __repr__(self):
-        return f"History({dict(self)!r}, stopped_early={self.stopped_early}, best_epoch={self.best_epoch})"
-
-
 # --- evaluation ------------------------------------------------------------------------------
 def evaluate(model, loader, loss_fn=None, metrics=None, target="input"):
     """Mean loss (and metrics) over ``loader`` under ``no_grad()`` and ``model.eval()``:
@@ -188,77 +136,6 @@ def evaluate(model, loader, loss_fn=None, metrics=None, target="input"):
     if count == 0:
         raise ValueError("the validation loader yielded no batches")
     return {k: v / count for k, v in sums.items()}
-
-
-# --- random generators and seeding -----------------------------------------------------------
-def _generators(model, loaders, rngs):
-    """name -> numpy Generator for every random stream fit knows of: each loader's shuffle
-    generator, Generators held by modules (e.g. Dropout(rng=...)), module-level Generators of
-    tinyae.functional.random (dropout and noise ops), and the ones passed as ``rngs``."""
-    found = {}
-    for name, loader in loaders.items():
-        if isinstance(getattr(loader, "_rng", None), numpy.random.Generator):
-            found[name] = loader._rng
-    for prefix, module in model.named_modules():
-        for attr, value in vars(module).items():
-            if isinstance(value, numpy.random.Generator):
-                found[f"model.{prefix}.{attr}" if prefix else f"model.{attr}"] = value
-    try:
-        random_ops = importlib.import_module("tinyae.functional.random")
-    except ModuleNotFoundError:
-        random_ops = None
-    for attr, value in vars(random_ops).items() if random_ops else ():
-        if isinstance(value, numpy.random.Generator):
-            found[f"functional.random.{attr}"] = value
-    for name, gen in (rngs or {}).items():
-        if not isinstance(gen, numpy.random.Generator):
-            raise TypeError(f"rngs[{name!r}] must be a numpy.random.Generator, got {type(gen).__name__}")
-        found[name] = gen
-    return found
-
-
-def seed_everything(seed, generators=()):
-    """Seed NumPy's global generator and, in place, each Generator in ``generators`` (a dict
-    name -> Generator) with its own stream spawned from ``seed``: same seed, same numbers."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, numpy.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    numpy.random.seed(int(seed))
-    generators = dict(generators)
-    for gen, child in zip(generators.values(), numpy.random.SeedSequence(int(seed)).spawn(len(generators))):
-        gen.bit_generator.state = type(gen.bit_generator)(child).state
-
-
-def _rng_states(generators):
-    states = {name: gen.bit_generator.state for name, gen in generators.items()}
-    states["numpy.random.global"] = numpy.random.get_state(legacy=False)
-    return states
-
-
-def _set_rng_states(generators, states):
-    for name, gen in generators.items():
-        if name in states:
-            gen.bit_generator.state = states[name]
-    if "numpy.random.global" in states:
-        numpy.random.set_state(states["numpy.random.global"])
-
-
-# --- checkpoints -----------------------------------------------------------------------------
-def save_checkpoint(path, state, history=None):
-    """Write ``state`` (nested dicts/lists of arrays, numbers and strings) to an .npz archive
-    that loads with ``allow_pickle=False``, atomically (``tinyae.io.save_tree``); the History
-    goes in the 0-d string entry 'history.json'."""
-    tree = {"state": state}
-    if history is not None:
-        tree["history.json"] = numpy.array(history.to_json())
-    return save_tree(path, tree)
-
-
-def load_checkpoint(path):
-    """``(state, history)`` as saved by ``save_checkpoint``; e.g. ``model.load_state_dict(
-    state['model'])`` restores the weights of a checkpoint written by fit()."""
-    saved = load_tree(path)
-    history = saved.get("history.json")
-    return saved["state"], (None if history is None else History.from_json(str(history[()])))
 
 
 # --- fit -------------------------------------------------------------------------------------
@@ -313,16 +190,16 @@ def fit(model, optimizer, train_loader, epochs, loss_fn=None, val_loader=None, m
     loss_fn = _loss_hook(loss_fn, model, target)
     metrics = {k: _hook(f, target, f"metric {k!r}") for k, f in (metrics or {}).items()}
     params = list(model.parameters())
-    generators = _generators(model, {"train_loader": train_loader, "val_loader": val_loader}, rngs)
+    generators = find_generators(model, {"train_loader": train_loader, "val_loader": val_loader}, rngs)
     if seed is not None:
         seed_everything(seed, generators)
     history, start = History(), 0
     best = {"val_loss": math.inf, "epoch": None, "weights": None, "bad_epochs": 0}
-    path = os.path.join(os.fspath(checkpoint_dir), CHECKPOINT_NAME) if checkpoint_dir is not None else None
+    path = os.path.join(os.fspath(checkpoint_dir), checkpoint.CHECKPOINT_NAME) if checkpoint_dir is not None else None
     if path is not None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
     if resume and os.path.exists(path):
-        start, history, best = _restore(path, model, optimizer, scheduler, generators)
+        start, history, best = checkpoint.restore(path, model, optimizer, scheduler, generators)
         _say(verbose, f"resumed from {path} after epoch {start}")
     elif resume:
         _say(verbose, f"no checkpoint in {checkpoint_dir} yet: starting from epoch 1")
@@ -352,11 +229,7 @@ def fit(model, optimizer, train_loader, epochs, loss_fn=None, val_loader=None, m
             history.best_epoch = best["epoch"]
             history.stopped_early = best["bad_epochs"] >= early_stopping
         if path is not None and (epoch % checkpoint_every == 0 or epoch == epochs or history.stopped_early):
-            state = {"format": FORMAT, "epoch": epoch, "model": model.state_dict(),
-                     "optimizer": optimizer.state_dict(), "rng": _rng_states(generators),
-                     "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                     "early_stopping": best}
-            save_checkpoint(path, state, history)
+            checkpoint.save(path, epoch, model, optimizer, scheduler, generators, best, history)
         _say(verbose, f"{history.line()}")
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
@@ -414,34 +287,3 @@ def _train_epoch(model, loss_fn, optimizer, bar, params, clip_grad, epoch):
         raise ValueError("the training loader yielded no batches (drop_last with fewer samples "
                          "than batch_size?)")
     return total / count
-
-
-class ResumeError(ValueError):
-    """The checkpoint to resume from does not fit this model, optimizer or schedule."""
-
-
-def _restore(path, model, optimizer, scheduler, generators):
-    try:
-        state, history = load_checkpoint(path)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        raise ResumeError(f"cannot resume from {path}: the file is damaged or not a checkpoint "
-                          f"({type(err).__name__}: {err}); delete it to start over") from err
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ResumeError(f"{path} is not a checkpoint written by tinyae.train.fit")
-    # All or nothing: a checkpoint that fits the model but not the optimizer leaves both as they were.
-    before = model.state_dict(), optimizer.state_dict()
-    try:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])  # JSON's lists become tuples again there
-        if scheduler is not None and state["scheduler"] is not None:
-            scheduler.load_state_dict(state["scheduler"])
-    except (KeyError, ValueError, TypeError) as err:
-        model.load_state_dict(before[0])
-        optimizer.load_state_dict(before[1])
-        raise ResumeError(f"cannot resume from {path}: it was written for a different model, "
-                          f"optimizer or schedule ({err}). Start a fresh run in a new folder, or "
-                          "delete the old checkpoint") from err
-    _set_rng_states(generators, state["rng"])
-    best = state["early_stopping"]
-    best["val_loss"] = float(best["val_loss"])
-    return state["epoch"], history, best

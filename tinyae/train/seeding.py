@@ -1,0 +1,58 @@
+"""Seeding for fit(): find every random stream a training run draws from, seed them all from one
+number, and save/restore their states so that a resumed run draws the same numbers."""
+import importlib
+
+import numpy
+
+
+def find_generators(model, loaders, rngs):
+    """name -> numpy Generator for every random stream fit knows of: each loader's shuffle
+    generator, Generators held by modules (e.g. Dropout(rng=...)), module-level Generators of
+    tinyae.functional.random (dropout and noise ops), and the ones passed as ``rngs``."""
+    found = {}
+    for name, loader in loaders.items():
+        if isinstance(getattr(loader, "_rng", None), numpy.random.Generator):
+            found[name] = loader._rng
+    for prefix, module in model.named_modules():
+        for attr, value in vars(module).items():
+            if isinstance(value, numpy.random.Generator):
+                found[f"model.{prefix}.{attr}" if prefix else f"model.{attr}"] = value
+    try:
+        random_ops = importlib.import_module("tinyae.functional.random")
+    except ModuleNotFoundError:
+        random_ops = None
+    for attr, value in vars(random_ops).items() if random_ops else ():
+        if isinstance(value, numpy.random.Generator):
+            found[f"functional.random.{attr}"] = value
+    for name, gen in (rngs or {}).items():
+        if not isinstance(gen, numpy.random.Generator):
+            raise TypeError(f"rngs[{name!r}] must be a numpy.random.Generator, got {type(gen).__name__}")
+        found[name] = gen
+    return found
+
+
+def seed_everything(seed, generators=()):
+    """Seed NumPy's global generator and, in place, each Generator in ``generators`` (a dict
+    name -> Generator) with its own stream spawned from ``seed``: same seed, same numbers."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, numpy.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    numpy.random.seed(int(seed))
+    generators = dict(generators)
+    for gen, child in zip(generators.values(), numpy.random.SeedSequence(int(seed)).spawn(len(generators))):
+        gen.bit_generator.state = type(gen.bit_generator)(child).state
+
+
+def rng_states(generators):
+    """The state of every generator, and of NumPy's global one, as a dict name -> state."""
+    states = {name: gen.bit_generator.state for name, gen in generators.items()}
+    states["numpy.random.global"] = numpy.random.get_state(legacy=False)
+    return states
+
+
+def set_rng_states(generators, states):
+    """Put back the states saved by ``rng_states`` (generators missing from ``states`` are left)."""
+    for name, gen in generators.items():
+        if name in states:
+            gen.bit_generator.state = states[name]
+    if "numpy.random.global" in states:
+        numpy.random.set_state(states["numpy.random.global"])

@@ -28,14 +28,183 @@ import os
 import re
 import sys
 import time
-import unicodedata
 from pathlib import Path
 
 import numpy
 
 from . import backend
+from .report import format_table, make_stdout_safe
 
 _RULE = "═" * 78
+
+
+class Lesson:
+    """One run of a lesson script: its flags, its output folder, its claims.
+
+    number     the lesson number (0–99), used for the default output folder out/NN_name/
+    title      a few words ("Gradient descent")
+    claim      the sentence from the course this lesson reproduces and asserts
+    reference  where the claim / the reference numbers come from (optional)
+    argv       the flags to parse (default: sys.argv[1:]; in a notebook, unknown ones are
+               ignored, since the kernel's own flags are there)
+    add_arguments  optional function(parser) adding lesson-specific flags (``type=positive(int)``
+               checks a count); read them as ``lesson.args.NAME``
+    """
+
+    def __init__(self, number, title, claim, reference=None, argv=None, add_arguments=None):
+        if not isinstance(number, int) or not 0 <= number <= 99:
+            raise ValueError(f"Lesson number must be an int in 0..99, got {number!r}")
+        self.number, self.title, self.claim, self.reference = number, title, claim, reference
+        name = _default_name(number, title)
+        self.args, parser = _parse_flags(name, number, title, claim, argv, add_arguments)
+        self.quick, self.seed = self.args.quick, self.args.seed
+        self.rng = numpy.random.default_rng(self.seed)
+        self.backend = backend.get_backend()
+        self.device = "gpu" if self.backend == "cupy" else "cpu"
+        self.out = _figure_folder(Path(self.args.out) if self.args.out else Path("out") / name,
+                                  parser)
+        self.claims_held = 0
+        self._start = time.perf_counter()
+        make_stdout_safe()
+        self._header()
+
+    def section(self, text):
+        """A visible heading between the parts of a lesson."""
+        print(f"\n── {text} " + "─" * max(3, 74 - len(text)))
+
+    def table(self, rows, headers, fmt=".4g", title=None):
+        """Print rows as aligned columns (also a valid Markdown table) and return the text.
+
+        rows     a list of sequences, one per line; floats are formatted with ``fmt``, None
+                 is shown as "—", strings are printed as they are
+        headers  the column names, e.g. ["quantity", "measured", "reference"]
+        fmt      a format spec for floats (".4g", ".3e", ".6f"), or a list of them, one per
+                 column
+        """
+        text = format_table(rows, headers, fmt)
+        if title:
+            print(f"\n{title}")
+        print(text)
+        return text
+
+    def check(self, condition, message):
+        """Assert one claim: print "✓ claim: message" when it holds, else raise
+        AssertionError("CLAIM FAILED: message"), which makes the script exit non-zero."""
+        if not bool(condition):
+            raise AssertionError(f"CLAIM FAILED: {message}")
+        self.claims_held += 1
+        print(f"✓ claim: {message}")
+
+    def figure(self, fig, name):
+        """Save a matplotlib figure as lesson.out/name (.png unless name has a suffix);
+        print and return the path."""
+        path = self.out / name
+        if not path.suffix:
+            path = path.with_suffix(".png")
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+        print(f"figure saved: {path}")
+        if not _in_notebook():  # in a notebook the figure stays open so it is shown inline
+            import matplotlib.pyplot as plt
+            plt.close(fig)
+        return path
+
+    def done(self):
+        """Print the elapsed time and the number of claims that held; return the seconds."""
+        elapsed = time.perf_counter() - self._start
+        print(_RULE)
+        print(f"Lesson {self.number:02d} done in {elapsed:.1f} s: "
+              f"{self.claims_held} claim(s) held.")
+        return elapsed
+
+    def asarray(self, a, dtype=None):
+        """A NumPy array (or list) on the lesson's backend: a CuPy array with --backend cupy."""
+        return backend.to_device(backend.as_array(a, dtype=dtype, xp=numpy), self.device)
+
+    def mnist(self, split="train", n=None, quick_n=1000):
+        """MNIST ``(images, labels)``: images float32 (N, 784) in [0, 1], labels uint8 (N,).
+
+        Uses the full data set where it is found (see tinyae.data.load_mnist), else the
+        embedded subset of real digits. ``n`` keeps the first n examples; in quick mode at
+        most ``quick_n`` are kept. Nothing is downloaded unless the lesson was started with
+        ``--download``. Says on stdout what was used.
+        NumPy arrays on the CPU; use ``lesson.asarray`` to move them to the GPU.
+        """
+        from .data import load_mnist
+        full_size = {"train": 60_000, "test": 10_000}
+        images, labels = load_mnist(split, download=self.args.download and not self.quick,
+                                    fallback="embedded")
+        source = ("full MNIST" if len(images) == full_size.get(split)
+                  else "embedded MNIST subset")
+        total = len(images)
+        keep = total if n is None else min(n, total)
+        if self.quick:
+            keep = min(keep, quick_n)
+        images, labels = images[:keep], labels[:keep]
+        sliced = f", first {keep:,} of {total:,}" if keep < total else ""
+        print(f"data: {source}, {split} split: {keep:,} images{sliced}"
+              f"{' (quick mode)' if self.quick and keep < total else ''}")
+        return images, labels
+
+    def _header(self):
+        mode = "quick (small version)" if self.quick else "full"
+        print(_RULE)
+        print(f"Lesson {self.number:02d} · {self.title}")
+        print(f"Claim: {self.claim}")
+        if self.reference:
+            print(f"Reference: {self.reference}")
+        print(f"mode: {mode} | backend: {self.backend} | seed: {self.seed} | "
+              f"figures: {self.out}/")
+        print(_RULE)
+
+
+# --- the plumbing behind Lesson(...) ------------------------------------------------------------
+def _parse_flags(name, number, title, claim, argv, add_arguments):
+    """The standard flags (and the lesson's own), parsed; --backend is switched on here."""
+    parser = argparse.ArgumentParser(
+        prog=Path(sys.argv[0]).name if sys.argv and sys.argv[0] else name,
+        description=f"Lesson {number:02d}: {title}. Claim: {claim}")
+    parser.add_argument("--quick", action="store_true",
+                        help="run a small version in seconds (used by the test suite)")
+    parser.add_argument("--out", metavar="DIR", default=None,
+                        help=f"where figures go (default: out/{name}/)")
+    parser.add_argument("--backend", choices=("numpy", "cupy"), default=None,
+                        help="array module: numpy (CPU) or cupy (GPU); default: numpy, "
+                             "or $TINYAE_BACKEND")
+    parser.add_argument("--seed", type=_seed, default=0, help="random seed, 0 or more (default 0)")
+    parser.add_argument("--download", action="store_true",
+                        help="download the full MNIST if it is not found (otherwise the "
+                             "embedded subset is used)")
+    if add_arguments is not None:
+        add_arguments(parser)
+    if argv is None and _in_notebook():
+        # Jupyter's own flags (-f kernel.json) are in sys.argv: keep only ours (%run -- ...).
+        args = parser.parse_known_args(sys.argv[1:])[0]
+    else:
+        args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.backend is not None:
+        try:
+            backend.set_backend(args.backend)
+        except RuntimeError as err:  # no CuPy or no GPU: a usage error, exit code 2
+            parser.error(str(err))
+    elif backend.environment_error():
+        parser.error(backend.environment_error() + "; unset it or pass --backend numpy")
+    return args, parser
+
+
+def _figure_folder(out, parser):
+    """``out``, created and checked to be writable now, not after minutes of training when the
+    first figure is saved (a usage error otherwise)."""
+    try:
+        if out.exists() and not out.is_dir():
+            raise NotADirectoryError(f"{out} is a file, not a folder")
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".tinyae-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        parser.error(f"--out {out}: cannot write figures there ({err.strerror or err}); "
+                     "choose a folder you can write to")
+    return out
 
 
 def positive(kind):
@@ -75,225 +244,6 @@ def _default_name(number, title):
         return stem
     slug = re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
     return f"{number:02d}_{slug}"
-
-
-def _width(text):
-    """Columns a string takes on screen: combining marks (the bar of z̄) take none."""
-    return sum(not unicodedata.combining(c) for c in text)
-
-
-def _pad(text, width, right):
-    fill = " " * (width - _width(text))
-    return fill + text if right else text + fill
-
-
-def _is_number(value):
-    return isinstance(value, (int, float, numpy.number)) and not isinstance(value, bool)
-
-
-def _format_cell(value, fmt):
-    """Numbers get ``fmt`` (e.g. '.4g'); everything else is shown as it is."""
-    if isinstance(value, (bool, numpy.bool_)):
-        return str(bool(value))
-    if isinstance(value, (int, numpy.integer)):
-        return f"{int(value):,}"
-    if isinstance(value, (float, numpy.floating)):
-        return format(float(value), fmt)
-    if value is None:
-        return "—"
-    return str(value)
-
-
-class Lesson:
-    """One run of a lesson script: its flags, its output folder, its claims.
-
-    number     the lesson number (0–11), used for the default output folder out/NN_name/
-    title      a few words ("Gradient descent")
-    claim      the sentence from the course this lesson reproduces and asserts
-    reference  where the claim / the reference numbers come from (optional)
-    argv       the flags to parse (default: sys.argv[1:]; in a notebook, unknown ones are
-               ignored, since the kernel's own flags are there)
-    add_arguments  optional function(parser) adding lesson-specific flags; read them as
-               ``lesson.args.NAME``
-    """
-
-    def __init__(self, number, title, claim, reference=None, argv=None, add_arguments=None):
-        if not isinstance(number, int) or not 0 <= number <= 99:
-            raise ValueError(f"Lesson number must be an int in 0..99, got {number!r}")
-        self.number, self.title, self.claim, self.reference = number, title, claim, reference
-        name = _default_name(number, title)
-        parser = argparse.ArgumentParser(
-            prog=Path(sys.argv[0]).name if sys.argv and sys.argv[0] else name,
-            description=f"Lesson {number:02d}: {title}. Claim: {claim}")
-        parser.add_argument("--quick", action="store_true",
-                            help="run a small version in seconds (used by the test suite)")
-        parser.add_argument("--out", metavar="DIR", default=None,
-                            help=f"where figures go (default: out/{name}/)")
-        parser.add_argument("--backend", choices=("numpy", "cupy"), default=None,
-                            help="array module: numpy (CPU) or cupy (GPU); default: numpy, "
-                                 "or $TINYAE_BACKEND")
-        parser.add_argument("--seed", type=_seed, default=0, help="random seed, 0 or more (default 0)")
-        parser.add_argument("--download", action="store_true",
-                            help="download the full MNIST if it is not found (otherwise the "
-                                 "embedded subset is used)")
-        if add_arguments is not None:
-            add_arguments(parser)
-        if argv is None and _in_notebook():
-            # Jupyter's own flags (-f kernel.json) are in sys.argv: keep only ours (%run -- ...).
-            self.args = parser.parse_known_args(sys.argv[1:])[0]
-        else:
-            self.args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-
-        self.quick = self.args.quick
-        self.seed = self.args.seed
-        self.rng = numpy.random.default_rng(self.seed)
-        if self.args.backend is not None:
-            try:
-                backend.set_backend(self.args.backend)
-            except RuntimeError as err:  # no CuPy or no GPU: a usage error, exit code 2
-                parser.error(str(err))
-        elif backend.environment_error():
-            parser.error(backend.environment_error() + "; unset it or pass --backend numpy")
-        self.backend = backend.get_backend()
-        self.device = "gpu" if self.backend == "cupy" else "cpu"
-        self.out = Path(self.args.out) if self.args.out else Path("out") / name
-        try:  # now, not after minutes of training when the first figure is saved
-            if self.out.exists() and not self.out.is_dir():
-                raise NotADirectoryError(f"{self.out} is a file, not a folder")
-            self.out.mkdir(parents=True, exist_ok=True)
-            probe = self.out / f".tinyae-write-test-{os.getpid()}"
-            probe.write_bytes(b"")
-            probe.unlink()
-        except OSError as err:
-            parser.error(f"--out {self.out}: cannot write figures there ({err.strerror or err}); "
-                         "choose a folder you can write to")
-        self.claims_held = 0
-        self._start = time.perf_counter()
-        _make_stdout_safe()
-        self._header()
-
-    # ------------------------------------------------------------------ printing
-
-    def _header(self):
-        mode = "quick (small version)" if self.quick else "full"
-        print(_RULE)
-        print(f"Lesson {self.number:02d} · {self.title}")
-        print(f"Claim: {self.claim}")
-        if self.reference:
-            print(f"Reference: {self.reference}")
-        print(f"mode: {mode} | backend: {self.backend} | seed: {self.seed} | "
-              f"figures: {self.out}/")
-        print(_RULE)
-
-    def section(self, text):
-        """A visible heading between the parts of a lesson."""
-        print(f"\n── {text} " + "─" * max(3, 74 - len(text)))
-
-    def table(self, rows, headers, fmt=".4g", title=None):
-        """Print rows as aligned columns (also a valid Markdown table) and return the text.
-
-        rows     a list of sequences, one per line; floats are formatted with ``fmt``, None
-                 is shown as "—", strings are printed as they are
-        headers  the column names, e.g. ["quantity", "measured", "reference"]
-        fmt      a format spec for floats (".4g", ".3e", ".6f"), or a list of them, one per
-                 column
-        """
-        rows = [list(r) for r in rows]
-        fmts = [fmt] * len(headers) if isinstance(fmt, str) else list(fmt)
-        if len(fmts) != len(headers):
-            raise ValueError(f"table: {len(fmts)} formats for {len(headers)} columns; give "
-                             "one format string, or one per column")
-        for i, r in enumerate(rows):
-            if len(r) != len(headers):
-                raise ValueError(f"table: row {i} has {len(r)} cells but there are "
-                                 f"{len(headers)} headers ({headers}); give one cell per column")
-        cells = [[_format_cell(v, f) for v, f in zip(r, fmts)] for r in rows]
-        widths = [max([_width(h)] + [_width(r[j]) for r in cells]) for j, h in enumerate(headers)]
-        # A column of numbers (None = missing, shown as —) is right-aligned, so digits line up.
-        numeric = [bool(rows) and all(_is_number(r[j]) or r[j] is None for r in rows)
-                   for j in range(len(headers))]
-
-        def line(items):
-            return "| " + " | ".join(_pad(s, w, num)
-                                     for s, w, num in zip(items, widths, numeric)) + " |"
-
-        rule = "|" + "|".join(("-" * (w + 1) + ":") if num else "-" * (w + 2)
-                              for w, num in zip(widths, numeric)) + "|"
-        text = "\n".join([line(headers), rule] + [line(r) for r in cells])
-        if title:
-            print(f"\n{title}")
-        print(text)
-        return text
-
-    def check(self, condition, message):
-        """Assert one claim: print "✓ claim: message" when it holds, else raise
-        AssertionError("CLAIM FAILED: message"), which makes the script exit non-zero."""
-        if not bool(condition):
-            raise AssertionError(f"CLAIM FAILED: {message}")
-        self.claims_held += 1
-        print(f"✓ claim: {message}")
-
-    def figure(self, fig, name):
-        """Save a matplotlib figure as lesson.out/name (.png unless name has a suffix);
-        print and return the path."""
-        path = self.out / name
-        if not path.suffix:
-            path = path.with_suffix(".png")
-        fig.savefig(path, dpi=100, bbox_inches="tight")
-        print(f"figure saved: {path}")
-        if not _in_notebook():  # in a notebook the figure stays open so it is shown inline
-            import matplotlib.pyplot as plt
-            plt.close(fig)
-        return path
-
-    def done(self):
-        """Print the elapsed time and the number of claims that held; return the seconds."""
-        elapsed = time.perf_counter() - self._start
-        print(_RULE)
-        print(f"Lesson {self.number:02d} done in {elapsed:.1f} s: "
-              f"{self.claims_held} claim(s) held.")
-        return elapsed
-
-    # ------------------------------------------------------------------ data
-
-    def asarray(self, a, dtype=None):
-        """A NumPy array (or list) on the lesson's backend: a CuPy array with --backend cupy."""
-        return backend.to_device(backend.as_array(a, dtype=dtype, xp=numpy), self.device)
-
-    def mnist(self, split="train", n=None, quick_n=1000):
-        """MNIST ``(images, labels)``: images float32 (N, 784) in [0, 1], labels uint8 (N,).
-
-        Uses the full data set where it is found (see tinyae.data.load_mnist), else the
-        embedded subset of real digits. ``n`` keeps the first n examples; in quick mode at
-        most ``quick_n`` are kept. Nothing is downloaded unless the lesson was started with
-        ``--download``. Says on stdout what was used.
-        NumPy arrays on the CPU; use ``lesson.asarray`` to move them to the GPU.
-        """
-        from .data import load_mnist
-        full_size = {"train": 60_000, "test": 10_000}
-        images, labels = load_mnist(split, download=self.args.download and not self.quick,
-                                    fallback="embedded")
-        source = ("full MNIST" if len(images) == full_size.get(split)
-                  else "embedded MNIST subset")
-        total = len(images)
-        keep = total if n is None else min(n, total)
-        if self.quick:
-            keep = min(keep, quick_n)
-        images, labels = images[:keep], labels[:keep]
-        sliced = f", first {keep:,} of {total:,}" if keep < total else ""
-        print(f"data: {source}, {split} split: {keep:,} images{sliced}"
-              f"{' (quick mode)' if self.quick and keep < total else ''}")
-        return images, labels
-
-
-def _make_stdout_safe():
-    """On a console that cannot print ✓, ū or ‖ (e.g. cp1252) replace them instead of crashing."""
-    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
-    try:
-        "✓ ȳ ‖∇E‖ ═".encode(encoding)
-    except (UnicodeEncodeError, LookupError):
-        if hasattr(sys.stdout, "reconfigure"):
-            sys.stdout.reconfigure(errors="replace")
 
 
 def setup(number, title, claim, reference=None, argv=None, add_arguments=None):

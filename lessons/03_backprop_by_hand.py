@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 import tinyae  # noqa: E402
 import tinyae.functional as F  # noqa: E402
 from tinyae import Tensor  # noqa: E402
+from tinyae.gradcheck import gradcheck  # noqa: E402
 from tinyae.lesson import Lesson  # noqa: E402
 
 lesson = Lesson(
@@ -228,17 +229,15 @@ lesson.check(worst_fd < 1e-7,
              f"(c) hand-written = central differences (worst relative difference "
              f"{worst_fd:.1e} < 1e-7)")
 
-try:  # the library's own checker, where it is installed (tinyae/gradcheck.py)
-    from tinyae.gradcheck import gradcheck
-except ImportError:
-    print("tinyae.gradcheck is not available in this version: skipped")
-else:
-    def net_loss(W1, b1, W2, b2):
-        Y = W2 @ F.sigmoid(W1 @ X_t + b1) + b2
-        return 0.5 * ((Y - T_t) ** 2).sum() / N
-    inputs = [Tensor(lesson.asarray(params[k]), requires_grad=True)
-              for k in ("W1", "b1", "W2", "b2")]
-    lesson.check(gradcheck(net_loss, inputs), "(c) tinyae.gradcheck agrees")
+
+
+def net_loss(W1, b1, W2, b2):  # the same loss, for the library's own checker (tinyae.gradcheck)
+    Y = W2 @ F.sigmoid(W1 @ X_t + b1) + b2
+    return 0.5 * ((Y - T_t) ** 2).sum() / N
+
+
+inputs = [Tensor(lesson.asarray(params[k]), requires_grad=True) for k in ("W1", "b1", "W2", "b2")]
+lesson.check(gradcheck(net_loss, inputs), "(c) tinyae.gradcheck agrees")
 
 # %% [markdown]
 # ## Why ε = 10⁻⁶? The error of finite differences against ε

@@ -10,7 +10,7 @@ import numpy
 import pytest
 
 from tinyae import backend
-from tinyae.lesson import Lesson, setup
+from tinyae.lesson import Lesson
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,11 +49,6 @@ def test_flags(tmp_path):
     assert lesson.out == out and out.is_dir()
     # The rng is seeded: the same seed gives the same numbers.
     assert lesson.rng.normal() == numpy.random.default_rng(42).normal()
-
-
-def test_setup_is_the_same_as_lesson(tmp_path):
-    lesson = setup(1, "T", "c", argv=["--out", str(tmp_path), "--quick"])
-    assert isinstance(lesson, Lesson) and lesson.quick
 
 
 def test_lesson_specific_flags(tmp_path):
@@ -181,7 +176,6 @@ def test_asarray_keeps_float64(tmp_path):
 # ------------------------------------------------------------------ mnist
 
 def test_mnist_quick_uses_embedded_subset_without_download(tmp_path, monkeypatch, capsys):
-    pytest.importorskip("tinyae.data")
     monkeypatch.setenv("TINYAE_DATA", str(tmp_path / "nothing_here"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 

@@ -245,7 +245,3 @@ def _default_name(number, title):
     slug = re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
     return f"{number:02d}_{slug}"
 
-
-def setup(number, title, claim, reference=None, argv=None, add_arguments=None):
-    """Same as ``Lesson(...)``: parse the flags, print the header, return the lesson."""
-    return Lesson(number, title, claim, reference, argv, add_arguments)

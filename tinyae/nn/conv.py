@@ -9,26 +9,11 @@ Modules hold the weights and the settings. Output size of a convolution along on
 ConvTranspose2d is the adjoint of Conv2d (its forward is Conv2d's backward for the input), the
 usual upsampling step of a convolutional decoder.
 """
-import importlib
-
+from .. import functional as F
 from ..arguments import pair, positive_int
 from .layers import empty_parameter
 from . import init
 from .module import Module
-
-
-def _op(name):
-    """The functional op ``name``, looked up when first used (tinyae.functional.conv/.pool are
-    separate files, so the layers import even where an op is missing)."""
-    for module in ("tinyae.functional", "tinyae.functional.conv", "tinyae.functional.pool"):
-        try:
-            op = getattr(importlib.import_module(module), name, None)
-        except ImportError:
-            continue
-        if op is not None:
-            return op
-    raise NotImplementedError(f"the op {name!r} was not found in tinyae.functional "
-                              "(expected in functional/conv.py or functional/pool.py)")
 
 
 def _geometry(layer, stride, padding, dilation=1, output_padding=0):
@@ -63,7 +48,7 @@ class Conv2d(Module):
 
     def forward(self, x):
         _check_input(x, self.in_channels, repr(self))
-        return _op("conv2d")(x, self.weight, self.bias, stride=self.stride,
+        return F.conv2d(x, self.weight, self.bias, stride=self.stride,
                              padding=self.padding, dilation=self.dilation)
 
     def extra_repr(self):
@@ -92,7 +77,7 @@ class ConvTranspose2d(Module):
 
     def forward(self, x):
         _check_input(x, self.in_channels, repr(self))
-        return _op("conv_transpose2d")(x, self.weight, self.bias, stride=self.stride,
+        return F.conv_transpose2d(x, self.weight, self.bias, stride=self.stride,
                                        padding=self.padding, dilation=self.dilation,
                                        output_padding=self.output_padding)
 
@@ -125,14 +110,14 @@ class MaxPool2d(_Pool2d):
     """y = the maximum of each kH×kW window;  x̄ = ȳ routed to the window's winner."""
 
     def forward(self, x):
-        return _op("max_pool2d")(x, self.kernel_size, self.stride, self.padding)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
 
 
 class AvgPool2d(_Pool2d):
     """y = the mean of each kH×kW window;  x̄ = ȳ / (kH·kW) spread over the window."""
 
     def forward(self, x):
-        return _op("avg_pool2d")(x, self.kernel_size, self.stride, self.padding)
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
 
 
 class Upsample(Module):
@@ -148,7 +133,7 @@ class Upsample(Module):
         self.scale_factor, self.mode = scale_factor, mode
 
     def forward(self, x):
-        return _op("upsample")(x, scale_factor=self.scale_factor)
+        return F.upsample(x, scale_factor=self.scale_factor)
 
     def extra_repr(self):
         return f"scale_factor={self.scale_factor}, mode={self.mode!r}"

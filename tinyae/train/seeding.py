@@ -1,8 +1,8 @@
 """Seeding for fit(): find every random stream a training run draws from, seed them all from one
 number, and save/restore their states so that a resumed run draws the same numbers."""
-import importlib
-
 import numpy
+
+from ..functional import random as random_ops
 
 
 def find_generators(model, loaders, rngs):
@@ -17,11 +17,7 @@ def find_generators(model, loaders, rngs):
         for attr, value in vars(module).items():
             if isinstance(value, numpy.random.Generator):
                 found[f"model.{prefix}.{attr}" if prefix else f"model.{attr}"] = value
-    try:
-        random_ops = importlib.import_module("tinyae.functional.random")
-    except ModuleNotFoundError:
-        random_ops = None
-    for attr, value in vars(random_ops).items() if random_ops else ():
+    for attr, value in vars(random_ops).items():
         if isinstance(value, numpy.random.Generator):
             found[f"functional.random.{attr}"] = value
     for name, gen in (rngs or {}).items():

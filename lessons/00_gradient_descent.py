@@ -18,18 +18,12 @@
 # Run: `python lessons/00_gradient_descent.py [--quick] [--out DIR] [--seed N]`
 
 # %%
-import sys
-from pathlib import Path
+import matplotlib.pyplot as plt
+import numpy as np
 
-# Run from a checkout without installing: put the repository root on the import path.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]) if "__file__" in globals() else "..")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import tinyae  # noqa: E402
-from tinyae import Tensor  # noqa: E402
-from tinyae.lesson import Lesson  # noqa: E402
+import tinyae
+from tinyae import Tensor
+from tinyae.lesson import Lesson
 
 lesson = Lesson(
     0, "Gradient descent",

@@ -12,20 +12,14 @@
 # Run: `python lessons/03_backprop_by_hand.py [--quick] [--out DIR] [--seed N]`
 
 # %%
-import sys
-from pathlib import Path
+import matplotlib.pyplot as plt
+import numpy as np
 
-# Run from a checkout without installing: put the repository root on the import path.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]) if "__file__" in globals() else "..")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import tinyae  # noqa: E402
-import tinyae.functional as F  # noqa: E402
-from tinyae import Tensor  # noqa: E402
-from tinyae.gradcheck import gradcheck  # noqa: E402
-from tinyae.lesson import Lesson  # noqa: E402
+import tinyae
+import tinyae.functional as F
+from tinyae import Tensor
+from tinyae.gradcheck import gradcheck
+from tinyae.lesson import Lesson
 
 lesson = Lesson(
     3, "Backprop by hand",

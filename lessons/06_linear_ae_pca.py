@@ -17,24 +17,19 @@
 # (full MNIST: point TINYAE_DATA at the folder holding mnist/, e.g. TINYAE_DATA=../shared/data)
 
 # %%
-import sys
 import time
-from pathlib import Path
 
-# Run from a checkout without installing: put the repository root on the import path.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]) if "__file__" in globals() else "..")
+import matplotlib.pyplot as plt
+import numpy as np
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import tinyae
+from tinyae import optim, viz
+from tinyae.data import DataLoader, plane_in_4d
+from tinyae.lesson import Lesson
+from tinyae.models import LinearAE, pca, principal_angles
+from tinyae.train import fit
 
-import tinyae  # noqa: E402
-from tinyae import optim, viz  # noqa: E402
-from tinyae.data import DataLoader, plane_in_4d  # noqa: E402
-from tinyae.lesson import Lesson  # noqa: E402
-from tinyae.models import LinearAE, pca, principal_angles  # noqa: E402
-from tinyae.train import fit  # noqa: E402
-
-PCA_REFERENCE = 0.02354   # PCA test MSE per pixel, k = 20 (SVD of the 60k train set; GUIDE.md)
+PCA_REFERENCE = 0.02354   # PCA test MSE per pixel, k = 20 (SVD of the 60k train set)
 K = 20
 
 lesson = Lesson(

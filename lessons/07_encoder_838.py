@@ -18,20 +18,14 @@
 # Run: `python lessons/07_encoder_838.py [--quick] [--out DIR] [--seed N]`
 
 # %%
-import sys
-from pathlib import Path
+import matplotlib.pyplot as plt
+import numpy as np
 
-# Run from a checkout without installing: put the repository root on the import path.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]) if "__file__" in globals() else "..")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import tinyae  # noqa: E402
-from tinyae import optim  # noqa: E402
-from tinyae.data import one_hot_patterns  # noqa: E402
-from tinyae.lesson import Lesson  # noqa: E402
-from tinyae.models import MLPAutoencoder  # noqa: E402
+import tinyae
+from tinyae import optim
+from tinyae.data import one_hot_patterns
+from tinyae.lesson import Lesson
+from tinyae.models import MLPAutoencoder
 
 BINARY_TOLERANCE = 0.2    # "near binary": every hidden value within 0.2 of 0 or 1
 

@@ -16,20 +16,14 @@
 # Run: `python lessons/08_nonlinear_manifold.py [--quick] [--out DIR] [--seed N]`
 
 # %%
-import sys
-from pathlib import Path
+import numpy as np
 
-# Run from a checkout without installing: put the repository root on the import path.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]) if "__file__" in globals() else "..")
-
-import numpy as np  # noqa: E402
-
-from tinyae import losses, no_grad, optim  # noqa: E402
-from tinyae.data import DataLoader, curved_surface  # noqa: E402
-from tinyae.lesson import Lesson  # noqa: E402
-from tinyae.models import LinearAE, MLPAutoencoder, pca, principal_angles  # noqa: E402
-from tinyae.train import fit  # noqa: E402
-from tinyae import viz  # noqa: E402
+from tinyae import losses, no_grad, optim
+from tinyae.data import DataLoader, curved_surface
+from tinyae.lesson import Lesson
+from tinyae.models import LinearAE, MLPAutoencoder, pca, principal_angles
+from tinyae.train import fit
+from tinyae import viz
 
 lesson = Lesson(
     8, "Nonlinear manifold",

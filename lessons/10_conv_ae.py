@@ -27,20 +27,14 @@
 # (full MNIST: `TINYAE_DATA=/path/to/data python lessons/10_conv_ae.py`)
 
 # %%
-import sys
-from pathlib import Path
+import numpy as np
 
-# Run from a checkout without installing: put the repository root on the import path.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]) if "__file__" in globals() else "..")
-
-import numpy as np  # noqa: E402
-
-from tinyae import backend, losses, nn, optim, viz  # noqa: E402
-from tinyae.autograd import no_grad  # noqa: E402
-from tinyae.data import DataLoader  # noqa: E402
-from tinyae.lesson import Lesson, positive  # noqa: E402
-from tinyae.models import ConvAutoencoder, MLPAutoencoder, pca  # noqa: E402
-from tinyae.train import fit  # noqa: E402
+from tinyae import backend, losses, nn, optim, viz
+from tinyae.autograd import no_grad
+from tinyae.data import DataLoader
+from tinyae.lesson import Lesson, positive
+from tinyae.models import ConvAutoencoder, MLPAutoencoder, pca
+from tinyae.train import fit
 
 lesson = Lesson(
     10, "Convolutional autoencoder",

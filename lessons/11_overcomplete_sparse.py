@@ -24,19 +24,13 @@
 # Run: `python lessons/11_overcomplete_sparse.py [--quick] [--out DIR] [--seed N]`
 
 # %%
-import sys
-from pathlib import Path
+import numpy as np
 
-# Run from a checkout without installing: put the repository root on the import path.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]) if "__file__" in globals() else "..")
-
-import numpy as np  # noqa: E402
-
-from tinyae import no_grad, optim, viz  # noqa: E402
-from tinyae.data import DataLoader  # noqa: E402
-from tinyae.lesson import Lesson  # noqa: E402
-from tinyae.models import KLSparsity, L1Sparsity, MLPAutoencoder  # noqa: E402
-from tinyae.train import fit  # noqa: E402
+from tinyae import no_grad, optim, viz
+from tinyae.data import DataLoader
+from tinyae.lesson import Lesson
+from tinyae.models import KLSparsity, L1Sparsity, MLPAutoencoder
+from tinyae.train import fit
 
 lesson = Lesson(
     11, "Overcomplete and sparse autoencoders",

@@ -20,20 +20,14 @@
 # Run: `python lessons/13_contractive.py [--quick] [--out DIR] [--seed N]`
 
 # %%
-import sys
-from pathlib import Path
+import numpy as np
 
-# Run from a checkout without installing: put the repository root on the import path.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]) if "__file__" in globals() else "..")
-
-import numpy as np  # noqa: E402
-
-from tinyae import Tensor, losses, nn, no_grad, optim, viz  # noqa: E402
-from tinyae.data import DataLoader  # noqa: E402
-from tinyae.lesson import Lesson  # noqa: E402
-from tinyae.models import (Contractive, MLPAutoencoder, jacobian_norm_sq,  # noqa: E402
+from tinyae import Tensor, losses, nn, no_grad, optim, viz
+from tinyae.data import DataLoader
+from tinyae.lesson import Lesson
+from tinyae.models import (Contractive, MLPAutoencoder, jacobian_norm_sq,
                            principal_angles)
-from tinyae.train import fit  # noqa: E402
+from tinyae.train import fit
 
 lesson = Lesson(
     13, "Contractive autoencoders",

@@ -9,7 +9,7 @@
 #     v̄ᵢ = ∂L/∂vᵢ = Σ_{children j} v̄ⱼ ∂vⱼ/∂vᵢ,        starting from L̄ = 1.
 #
 # (a) the graph of logistic least squares z = wx + b, y = σ(z), L = ½(y − t)²: its
-#     topological order, the trace table and a drawing; the engine's v̄ against hand values;
+#     topological order, the trace table and a drawing; the engine's v̄ against lesson 03's hand values;
 # (b) fan-out: a node used twice receives the sum of both signals;
 # (c) every registered op checked against finite differences, first and second order;
 # (d) create_graph=True: the backward pass is itself a graph, so it can be differentiated
@@ -18,21 +18,15 @@
 # Run: `python lessons/05_engine.py [--quick] [--out DIR] [--seed N]`
 
 # %%
-import sys
-from pathlib import Path
+import numpy as np
 
-# Run from a checkout without installing: put the repository root on the import path.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]) if "__file__" in globals() else "..")
-
-import numpy as np  # noqa: E402
-
-import tinyae  # noqa: E402
-import tinyae.functional as F  # noqa: E402
-from tinyae import Tensor  # noqa: E402
-from tinyae.gradcheck import check_all_ops, format_op_table  # noqa: E402
-from tinyae.lesson import Lesson  # noqa: E402
-from tinyae.trace import graph_nodes, trace  # noqa: E402
-from tinyae.viz import draw_graph  # noqa: E402
+import tinyae
+import tinyae.functional as F
+from tinyae import Tensor
+from tinyae.gradcheck import check_all_ops, format_op_table
+from tinyae.lesson import Lesson
+from tinyae.trace import graph_nodes, trace
+from tinyae.viz import draw_graph
 
 lesson = Lesson(
     5, "The engine",
@@ -58,11 +52,9 @@ def leaf(value, name, requires_grad=True):
 #
 #     z = w x + b,   y = σ(z),   L = ½ (y − t)²
 #
-# Every intermediate result gets a name, so the table reads like the slide:
-#
-#     ȳ = y − t,   z̄ = ȳ σ'(z) = ȳ y (1 − y),   w̄ = z̄ x,   b̄ = z̄
-#
-# (x and t are data, not parameters: they are constants, with no error signal.)
+# Lesson 03 worked out its error signals by hand. Here the engine records the same forward
+# pass as a graph, one node per op; every intermediate result gets a name, so the trace reads
+# like the slide. (x and t are data, not parameters: they are constants, with no error signal.)
 
 # %%
 x_val, t_val, w_val, b_val = 1.5, 1.0, 0.8, -0.3
@@ -94,29 +86,26 @@ lesson.check(all(i < j for i, j in edges),
 print()
 table = trace(L)   # grad(..., retain_graph=True) inside, so the graph is still there
 
-# The same error signals as numbers, from the engine, for the nodes that require grad.
-names = ["r²", "r", "y", "z", "wx", "w", "b"]
-tensors = {"r²": r2, "r": r, "y": y, "z": z, "wx": wx, "w": w, "b": b}
-engine = dict(zip(names, (g.item() for g in
-                          tinyae.grad(L, [tensors[n] for n in names], retain_graph=True))))
-
-# By hand, in reverse order.
+# Lesson 03 derived four of these error signals by hand: ȳ = y − t, z̄ = ȳ y(1 − y), w̄ = z̄ x,
+# b̄ = z̄. The engine knows none of those formulas: every op knows only its own local derivative
+# (r² = r·r gives r̄ = (r²)‾ 2r, z = wx + b passes z̄ on to wx and b, …), and the walk in reverse
+# topological order chains them. The trace above lists every node's v̄; here are lesson 03's.
 y_val = sigmoid(w_val * x_val + b_val)
-r2bar = 0.5                     # L = ½ · r²     →  (r²)‾ = ½ L̄
-rbar = r2bar * 2 * (y_val - t_val)   # r² = r·r  →  r̄ = (r²)‾ 2r = r
-ybar = rbar                     # r = y − t      →  ȳ = r̄
-zbar = ybar * y_val * (1 - y_val)
-wxbar = zbar                    # z = wx + b     →  (wx)‾ = z̄,  b̄ = z̄
-hand = {"r²": r2bar, "y": ybar, "r": rbar, "z": zbar, "wx": wxbar, "w": wxbar * x_val, "b": zbar}
-formulas = {"r²": "(r²)‾ = ½ L̄", "r": "r̄ = (r²)‾ 2r", "y": "ȳ = r̄", "z": "z̄ = ȳ y(1 − y)",
-            "wx": "(wx)‾ = z̄", "w": "w̄ = (wx)‾ x", "b": "b̄ = z̄"}
-lesson.table([[formulas[n], hand[n], engine[n], abs(hand[n] - engine[n])] for n in names],
-             ["error signal", "by hand", "engine", "|difference|"], fmt=[".12g"] * 3 + [".1e"],
-             title="(a) the error signals of the trace, by hand and from the engine")
-lesson.check(all(np.isclose(engine[n], hand[n], rtol=1e-14, atol=0) for n in names),
-             "(a) the engine's error signals equal the hand-derived ones (rtol 1e-14)")
+zbar = (y_val - t_val) * y_val * (1 - y_val)
+lesson03 = {"y": ("ȳ = y − t", y_val - t_val), "z": ("z̄ = ȳ y(1 − y)", zbar),
+            "w": ("w̄ = z̄ x", zbar * x_val), "b": ("b̄ = z̄", zbar)}
+names = list(lesson03)
+engine = dict(zip(names, (g.item() for g in
+                          tinyae.grad(L, [{"y": y, "z": z, "w": w, "b": b}[n] for n in names],
+                                      retain_graph=True))))
+lesson.table([[lesson03[n][0], lesson03[n][1], engine[n], abs(lesson03[n][1] - engine[n])]
+              for n in names],
+             ["error signal", "lesson 03, by hand", "engine", "|difference|"],
+             fmt=[".12g"] * 3 + [".1e"], title="(a) the engine against lesson 03's hand formulas")
+lesson.check(all(np.isclose(engine[n], lesson03[n][1], rtol=1e-14, atol=0) for n in names),
+             "(a) the engine's error signals equal the hand-derived ones of lesson 03 (rtol 1e-14)")
 row_of = {line.split()[0]: line for line in table.splitlines()[2:] if line.strip()}
-lesson.check(all(f"{hand[n]:.4g}" in row_of[n].split()[-1] for n in names),
+lesson.check(all(f"{lesson03[n][1]:.4g}" in row_of[n].split()[-1] for n in names),
              "(a) the v̄ column of the printed trace shows the hand values (4 digits)")
 lesson.figure(draw_graph(L), "graph")
 

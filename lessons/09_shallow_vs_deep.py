@@ -27,11 +27,12 @@ import numpy as np
 from matplotlib.ticker import FormatStrFormatter
 
 import tinyae.functional as F
-from tinyae import Tensor, losses, no_grad, optim, viz
+from tinyae import Tensor, backend, losses, no_grad, optim, viz
 from tinyae.data import DataLoader
 from tinyae.lesson import Lesson, positive
 from tinyae.models import MLPAutoencoder, pca
 from tinyae.train import fit
+from tinyae.train.budget import fit_in_budget, matmul_gflops
 
 REFERENCE = {"PCA-30": 13.87, "logistic PCA": 8.01, "deep AE": 3.00}  # H&S 2006, Fig. 2
 PCA20_MSE = 0.02354  # PCA k=20 test MSE per pixel (SVD of the 60k train set; lesson 06)
@@ -92,20 +93,17 @@ def reconstruct_with(model):
     return r
 
 
-def train(model, epochs, lr, name, first=None):
+def train(model, epochs, lr, name):
     """Adam on the cross-entropy; the learning rate decays by cosine from lr to lr/100 over the
-    epochs. Test squared error per image after every epoch. ``first`` (an optimizer and a
-    loader) continues a model already trained for some epochs. Returns (history, seconds)."""
-    opt, loader = first or (optim.Adam(model.parameters(), lr=lr),
-                            DataLoader(lesson.asarray(x_train), batch_size=BATCH, shuffle=True,
-                                       seed=lesson.seed))
+    epochs. Test squared error per image after every epoch. Returns (history, seconds)."""
+    opt = optim.Adam(model.parameters(), lr=lr)
+    loader = DataLoader(lesson.asarray(x_train), batch_size=BATCH, shuffle=True, seed=lesson.seed)
     sched = optim.CosineAnnealingLR(opt, T_max=epochs, eta_min=lr / 100)
     began = time.perf_counter()
     print(f"training {name}: {epochs} epoch(s) of {len(loader)} mini-batches of {BATCH}")
     history = fit(model, opt, loader, epochs, loss_fn=bce_per_image, scheduler=sched,
                   val_loader=DataLoader(lesson.asarray(x_test), batch_size=1000),
-                  metrics={"sse": sse_per_image}, seed=None if first else lesson.seed,
-                  verbose=not lesson.quick)
+                  metrics={"sse": sse_per_image}, seed=lesson.seed, verbose=not lesson.quick)
     return history, time.perf_counter() - began
 
 
@@ -177,33 +175,30 @@ deep_sizes = [784, 256, 128, 64, 30] if lesson.quick else [784, 1000, 500, 250, 
 deep_name = "deep AE " + "-".join(map(str, deep_sizes))
 deep = MLPAutoencoder(deep_sizes, activation="elu", latent_activation=None,
                       output_activation=None, rng=lesson.seed)
-# One epoch at the full learning rate tells how long an epoch takes on this machine now; the
-# remaining epochs that fit in the budget then decay the learning rate by cosine.
+# fit_in_budget: one epoch at the full learning rate tells how long an epoch takes on this
+# machine now; the epochs that fit in the budget then decay the learning rate by cosine.
 lr_deep = 1e-3
-opt_deep = optim.Adam(deep.parameters(), lr=lr_deep)
-loader = DataLoader(lesson.asarray(x_train), batch_size=BATCH, shuffle=True, seed=lesson.seed)
-hist_1, time_1 = train(deep, 1, lr_deep, f"{deep_name}, first epoch",
-                       first=(opt_deep, loader))
-opt_deep.lr = lr_deep  # the one-epoch cosine of the first call ended at lr/100
-more = 9 if lesson.quick else max(1, min(int(lesson.args.minutes * 60 / time_1),
-                                          lesson.args.max_epochs) - 1)
-hist_rest, time_rest = train(deep, more, lr_deep, "deep AE, the remaining epochs",
-                             first=(opt_deep, loader))
-hist_deep = {k: hist_1[k] + hist_rest[k] for k in ("train_loss", "val_loss", "val_sse")}
-epochs_deep, time_deep = 1 + more, time_1 + time_rest
+budget = ("10 epochs" if lesson.quick else f"the epochs that fit in {lesson.args.minutes:g} "
+          f"minutes, at most {lesson.args.max_epochs}")
+print(f"training {deep_name}: {budget}")
+began = time.perf_counter()
+hist_deep = fit_in_budget(
+    deep, optim.Adam(deep.parameters(), lr=lr_deep),
+    DataLoader(lesson.asarray(x_train), batch_size=BATCH, shuffle=True, seed=lesson.seed),
+    minutes=None if lesson.quick else lesson.args.minutes,
+    max_epochs=10 if lesson.quick else lesson.args.max_epochs,
+    loss_fn=bce_per_image, val_loader=DataLoader(lesson.asarray(x_test), batch_size=1000),
+    metrics={"sse": sse_per_image}, verbose=not lesson.quick)
+epochs_deep, time_deep = hist_deep.epochs, time.perf_counter() - began
 err_b["deep AE"] = squared_error(reconstruct_with(deep), x_test)
 
 # Where the time goes: 2 · 3 FLOP per weight and example (forward, and backward for x̄ and W̄).
 flops_epoch = 6 * n_params(deep) * len(x_train)
-a = lesson.asarray(x_train[:BATCH])
-w = lesson.asarray(np.ones((784, 1000), np.float32))
-began = time.perf_counter()
-for _ in range(50):
-    a @ w
-matmul_rate = 50 * 2 * BATCH * 784 * 1000 / (time.perf_counter() - began) / 1e9
+time_1 = hist_deep["epoch_time"][0]
 print(f"deep AE: {n_params(deep):,} parameters, {flops_epoch / 1e12:.2f} TFLOP per epoch; "
       f"first epoch {time_1:.0f} s = {flops_epoch / time_1 / 1e9:.1f} GFLOP/s; a bare "
-      f"({BATCH}×784)·(784×1000) float32 matmul runs at {matmul_rate:.0f} GFLOP/s right now")
+      f"({BATCH}×784)·(784×1000) float32 matmul runs at "
+      f"{matmul_gflops(BATCH, 784, 1000, xp=backend.default_module()):.0f} GFLOP/s right now")
 
 # %%
 rows = [["PCA-30 (closed form)", err_b["PCA-30"], REFERENCE["PCA-30"], None, time_pca],

@@ -223,3 +223,18 @@ def test_a_model_without_loss_needs_loss_fn():
         evaluate(model, DataLoader(_data(), batch_size=32))
     with pytest.raises(TypeError, match="the order is fit"):  # the old order, loss first
         fit(model, losses.mse, optim.SGD(model.parameters(), lr=0.1), DataLoader(_data()), 1)
+
+
+def test_fit_in_budget_runs_the_epochs_that_fit():
+    from tinyae.train.budget import fit_in_budget, matmul_gflops
+    model = _model()
+    opt = optim.Adam(model.parameters(), lr=1e-2)
+    history = fit_in_budget(model, opt, DataLoader(_data(), batch_size=32), minutes=None,
+                            max_epochs=4, loss_fn=losses.mse, progress=False, verbose=False)
+    assert history["epoch"] == [1, 2, 3, 4]
+    assert history["lr"][:2] == [1e-2, 1e-2] and history["lr"][-1] < 1e-2  # cosine after epoch 1
+    short = fit_in_budget(_model(), optim.SGD(_model().parameters(), lr=0.1),
+                          DataLoader(_data(), batch_size=32), minutes=1e-9, max_epochs=30,
+                          loss_fn=losses.mse, progress=False, verbose=False)
+    assert short.epochs == 2  # the first epoch, then at least one more
+    assert matmul_gflops(8, 16, 16, repeats=2) > 0

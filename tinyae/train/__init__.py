@@ -4,6 +4,7 @@
     history.py     History: one list per recorded quantity, one entry per epoch
     seeding.py     seed every random stream of a run from one number; save/restore their states
     checkpoint.py  what fit() writes every ``checkpoint_every`` epochs and reads with resume=True
+    budget.py      fit_in_budget (the epochs that fit in a wall-clock budget), matmul_gflops
 """
 from .checkpoint import CHECKPOINT_NAME, ResumeError, load_checkpoint, save_checkpoint
 from .history import History

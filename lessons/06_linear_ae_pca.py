@@ -231,8 +231,8 @@ for row, (label, basis_cols) in enumerate([("PCA uⱼ", components), ("AE W₂ c
             ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=10)
         if row == 0:
             ax.set_title(str(j + 1), fontsize=8)
-fig.suptitle(f"PCA components (top), linear AE decoder columns (middle), and the AE columns "
-             f"un-mixed by least squares (bottom); red +, blue −", fontsize=11)
+fig.suptitle("PCA components (top), linear AE decoder columns (middle), and the AE columns "
+             "un-mixed by least squares (bottom); red +, blue −", fontsize=11)
 lesson.figure(fig, "components_vs_decoder")
 
 fig, ax = plt.subplots(figsize=(5.2, 4.4))

@@ -31,7 +31,7 @@ from tinyae import losses, nn, no_grad, optim, viz
 from tinyae.data import DataLoader
 from tinyae.lesson import Lesson
 from tinyae.models import MaskedAutoencoder
-from tinyae.nn.transformer import patchify, unpatchify
+from tinyae.nn.transformer import patchify
 from tinyae.train import fit
 
 lesson = Lesson(

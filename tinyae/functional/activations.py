@@ -9,7 +9,7 @@ from .. import backend
 from ..autograd import Function, register
 from . import _samples as S
 from .elementwise import exp, where
-from .reduce import sum as _sum
+from .reduce import _keepdims_shape, sum as _sum
 from ._names import dim_names
 
 
@@ -145,19 +145,11 @@ class LogSumExp(Function):
 
     def backward(self, ybar):
         z, y = self.inputs[0], self.output
-        if not self.keepdims and self.axis is not None:
-            shape = list(z.shape)
-            for a in _axes(self.axis, z.ndim):
-                shape[a] = 1
-            y, ybar = y.reshape(shape), ybar.reshape(shape)
+        kept = _keepdims_shape(z.shape, self.axis)  # line y and ȳ up with z, as Sum does
+        y, ybar = y.reshape(kept), ybar.reshape(kept)
         # Where every zᵢ is −∞ (y = −∞) nothing moves y: z̄ = 0 there, not e^{−∞+∞} = NaN.
         y = where(y.data > -math.inf, y, 0.0)
         return ybar * exp(z - y)
-
-
-def _axes(axis, ndim):
-    axes = axis if isinstance(axis, tuple) else (axis,)
-    return tuple(a % ndim for a in axes)
 
 
 def _logsumexp(z, axis, keepdims):

@@ -56,9 +56,7 @@ class Linear(Function):
         x, W = self.inputs[:2]
         need_x, need_W = self.needs_input_grad[:2]
         xbar = zbar @ W if need_x else None
-        Wbar = _swap(zbar) @ x if need_W else None
-        if zbar.ndim > 2 and Wbar is not None:
-            Wbar = Wbar.sum(axis=tuple(range(zbar.ndim - 2)))
+        Wbar = _swap(zbar) @ x if need_W else None  # batched x: the engine sums W̄ over the batch axes
         return (xbar, Wbar) + ((zbar,) if len(self.inputs) == 3 else ())
 
 

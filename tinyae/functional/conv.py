@@ -210,7 +210,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     """2-D convolution (cross-correlation, as in PyTorch) of x (N, C_in, H, W) with weight
     (C_out, C_in, kH, kW) and an optional bias (C_out,); returns (N, C_out, H_out, W_out).
 
-    y = W_mat · im2col(x) + b, so  W̄_mat = Ȳ colsᵀ,  x̄ = col2im(W_matᵀ Ȳ),  b̄ = Σ Ȳ."""
+    y = W_mat · im2col(x) + b, so  W̄_mat = Ȳ colsᵀ,  x̄ = col2im(W_matᵀ Ȳ),  b̄ = Σ Ȳ.
+    With stride 1 and fewer output than input channels the same y is computed as a
+    conv_transpose2d with the flipped weight, which is cheaper (see ``_swap_is_cheaper``)."""
     x, weight = _tensor(x), _tensor(weight)
     g = _geometry("conv2d", stride, padding, dilation)
     _check_image("conv2d", x)
@@ -242,7 +244,9 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     conv2d used as a layer, which upsamples in decoders. Output size per axis
     (H − 1)·s − 2p + d(k − 1) + output_padding + 1.
 
-    y = col2im(W_matᵀ · x_mat) + b, so  x̄_mat = W_mat · im2col(ȳ),  W̄_mat = x_mat · im2col(ȳ)ᵀ."""
+    y = col2im(W_matᵀ · x_mat) + b, so  x̄_mat = W_mat · im2col(ȳ),  W̄_mat = x_mat · im2col(ȳ)ᵀ.
+    With stride 1 and fewer input than output channels the same y is computed as a conv2d with
+    the flipped weight, which is cheaper (see ``_swap_is_cheaper``)."""
     x, weight = _tensor(x), _tensor(weight)
     g = _geometry("conv_transpose2d", stride, padding, dilation)
     extra = pair(output_padding, "output_padding", "conv_transpose2d", 0)
@@ -277,7 +281,9 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 # With stride 1, conv2d(x, W, padding p) = conv_transpose2d(x, W', padding (k − 1)d − p), W' = W
 # flipped in space with its two channel axes swapped, and the other way round. The im2col form
 # builds C_in·kH·kW rows of columns, the col2im form C_out·kH·kW: pick the smaller, e.g. for the
-# last 16 → 1 conv of a decoder (9× less memory traffic). Both are compositions of tinyae ops.
+# last 16 → 1 conv of a decoder. Both are compositions of tinyae ops. Measured fwd+bwd, 3×3,
+# padding 1, 1 thread: conv2d 16 → 1 on 128×16×28×28 takes 8.4 ms swapped against 43.9 ms by
+# im2col; conv_transpose2d 1 → 16 on 128×1×28×28 7.4 ms against 44.1 ms by col2im.
 
 def _swap_is_cheaper(c_cols, c_other, kernel, g):
     """True when the other form's column matrix (c_other rows per offset) is smaller."""

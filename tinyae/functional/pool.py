@@ -70,14 +70,18 @@ class MaxPool2d(Function):
     """y[n, c, u, v] = max over the window of x_pad (padding is −∞)
 
     x̄ = col2im(ȳ ⊙ onehot(argmax)): each ȳ goes to the pixel that won its window, and windows
-    that overlap add up. That routing is linear in ȳ; its backward gathers at the argmax."""
+    that overlap add up. That routing is linear in ȳ; its backward gathers at the argmax.
+
+    The forward is a running max over the kH·kW window offsets (a few whole-array passes, no
+    loop over pixels) that also keeps, per window, the offset i·kW + j of the winner: argmax."""
     def forward(self, x):
         kh, kw = self.kernel_size
         win = _windows(x, self.kernel_size, self.stride, self.padding, _NO_DILATION, self.grid,
                        pad_value=-float("inf"))                  # (C, kH, kW, H_out, W_out, N)
         xp = backend.get_array_module(x)
-        # A running max over the kH·kW window offsets: a few passes over y, no pixel loop.
-        # (Arithmetic, not masked assignment: NumPy's masked writes are slow on random masks.)
+        # argmax ← offset where the candidate wins, written as arithmetic on int16: measured
+        # fwd+bwd, 2×2 on 128×16×28×28 (1 thread): 9.5 ms, against 13.3 ms with xp.where and
+        # 23.0 ms with masked assignment into an intp array (NumPy's masked writes are slow).
         y = win[:, 0, 0].copy()
         index = xp.int16 if kh * kw < 2 ** 15 else xp.int32
         self.argmax = xp.zeros(y.shape, dtype=index)             # offset i·kW + j of the winner
@@ -130,12 +134,17 @@ def _upsample_sample(rng, shape):
 @register(_upsample_sample)
 class Upsample(Function):
     """y[n, c, u, v] = x[n, c, ⌊u/s⌋, ⌊v/s⌋] (nearest neighbour);
-    x̄ = ȳ summed over each s×s block"""
+    x̄ = ȳ summed over each s×s block
+
+    Both directions work in the memory order their input has: NCHW, or a conv's output, which
+    is (C, H, W, N) in memory (batch innermost, see conv.py). Staying in that order spares the
+    next conv a transposing copy: conv → upsample ×2 → relu → conv on 128×16×14×14, fwd+bwd,
+    1 thread, measured 69 ms, against 97 ms with NCHW only."""
     def forward(self, x):
         N, C, H, W = x.shape
         sh, sw = self.scale
         xp = backend.get_array_module(x)
-        if x.transpose(1, 2, 3, 0).flags.c_contiguous:  # keep conv's (C, H, W, N) memory
+        if _batch_innermost(x):
             xc = x.transpose(1, 2, 3, 0)
             blocks = xp.broadcast_to(xc[:, :, None, :, None], (C, H, sh, W, sw, N))
             return blocks.reshape(C, H * sh, W * sw, N).transpose(3, 0, 1, 2)
@@ -145,10 +154,15 @@ class Upsample(Function):
     def backward(self, ybar):
         N, C, H, W = self.inputs[0].shape
         sh, sw = self.scale
-        if ybar.data.transpose(1, 2, 3, 0).flags.c_contiguous:  # (C, H, W, N) memory: no copy
+        if _batch_innermost(ybar.data):
             blocks = ybar.transpose(1, 2, 3, 0).reshape(C, H, sh, W, sw, N)
             return blocks.sum(axis=(2, 4)).transpose(3, 0, 1, 2)
         return ybar.reshape(N, C, H, sh, W, sw).sum(axis=(3, 5))
+
+
+def _batch_innermost(a):
+    """Is the (N, C, H, W) array a a view of (C, H, W, N) memory, as conv results are?"""
+    return a.transpose(1, 2, 3, 0).flags.c_contiguous
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0):

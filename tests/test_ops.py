@@ -105,6 +105,19 @@ def test_every_op_is_registered():
                          f"@register(sample), or rename a helper base to start with '_'): {missing}")
 
 
+def test_importing_tinyae_imports_every_op_module():
+    """The sweep covers the ops of every module that ``import tinyae.functional`` imports, so a
+    new op module must be imported there (tinyae/functional/__init__.py)."""
+    import subprocess
+    import sys
+    modules = {info.name for info in pkgutil.iter_modules(tinyae.functional.__path__)}
+    code = "import sys, tinyae; print(' '.join(m for m in sys.modules if m.startswith('tinyae.functional.')))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout.split()
+    missing = sorted(m for m in modules if f"tinyae.functional.{m}" not in loaded)
+    assert not missing, f"add these to tinyae/functional/__init__.py: {missing}"
+
+
 def test_registry_is_not_empty():
     for name in ("Add", "Mul", "MatMul", "Sum", "Exp", "Sigmoid"):
         assert name in OPS, f"{name} is not registered"

@@ -15,6 +15,7 @@ import threading
 import weakref
 
 from . import backend
+from .tensor import Tensor  # defined before tensor.py imports this module: see its end
 
 
 class _ThreadState(threading.local):
@@ -482,5 +483,3 @@ def _adopt_ctx_form(cls):
 
     cls.forward, cls.backward = forward, backward
 
-
-from .tensor import Tensor  # noqa: E402  (tensor.py imports this module first)

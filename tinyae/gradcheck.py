@@ -18,12 +18,12 @@ directions v instead of element by element: ⟨x̄, v⟩ ≈ (L(x + εv) − L(x
     check_module(module, x)     every parameter of a layer or model
     check_all_ops()             every registered op: the table of ``tinyae gradcheck``
 """
-import importlib
 from collections import namedtuple
 
 import numpy
 
 from . import backend
+from . import functional  # noqa: F401  (importing it registers every op)
 from .autograd import OPS, grad
 from .tensor import Tensor
 
@@ -227,14 +227,9 @@ OpCheck = namedtuple("OpCheck", "op first_order second_order max_error message")
 OpCheck.__doc__ = ("One row of the op table: op name, first-order ok, second-order ok (None if "
                    "not run), max |analytic − numeric| over both, and the failure message.")
 
-OP_MODULES = ("elementwise", "reduce", "activations", "shape", "linalg", "conv", "pool", "random",
-              "gaussian")
-
 
 def load_all_ops():
-    """Import every module of tinyae.functional, so that its ops register; the registry."""
-    for name in OP_MODULES:
-        importlib.import_module(f"tinyae.functional.{name}")
+    """Every registered op, name → Function class (tinyae.functional imports all op modules)."""
     return OPS
 
 

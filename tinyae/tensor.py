@@ -350,5 +350,11 @@ def from_numpy(array, requires_grad=False):
     return Tensor(array, requires_grad=requires_grad, copy=False)
 
 
+# --- the one import circle in tinyae ---------------------------------------------------------
+# A Tensor's operators are ops (x + y is the op Add) and every op returns a Tensor: the class and
+# the engine are defined in terms of each other, so their modules import each other. The circle
+# is honest — it is the shape of the idea — and it is closed here and nowhere else: Tensor is
+# defined above, and only then are the engine and the ops imported; they import Tensor at their
+# top like any other name. (tinyae/__init__.py imports this module before any other of them.)
 from . import autograd  # noqa: E402
-from . import functional as F  # noqa: E402  (functional needs Tensor defined first)
+from . import functional as F  # noqa: E402

@@ -30,6 +30,7 @@ slice then moves runs of N contiguous numbers, several times faster than slicing
 from .. import backend
 from ..arguments import pair
 from ..autograd import Function, register
+from ..tensor import Tensor
 
 
 # --- geometry -----------------------------------------------------------------------------
@@ -314,6 +315,3 @@ def _bias(bias, channels, op):
         raise ValueError(f"{op}: the bias has shape {bias.shape} but should be ({channels},), "
                          "one number per output channel")
     return bias
-
-
-from ..tensor import Tensor  # noqa: E402  (tensor.py imports functional first)

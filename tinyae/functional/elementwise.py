@@ -5,6 +5,7 @@ Broadcasting is not undone here: the engine sums every x̄ back to x's shape in 
 """
 from .. import backend
 from ..autograd import Function, register
+from ..tensor import Tensor
 from . import _samples as S
 
 
@@ -278,6 +279,3 @@ def where(condition, a, b):
 
 def astype(x, dtype):
     return AsType.apply(x, dtype=dtype)
-
-
-from ..tensor import Tensor  # noqa: E402

@@ -22,6 +22,7 @@ import numpy
 
 from .. import backend
 from ..autograd import Function, register
+from ..tensor import Tensor
 from .elementwise import exp
 from .random import default_generator
 
@@ -92,5 +93,3 @@ def reparameterize(mu, logvar, rng=None, eps=None):
     xp = backend.get_array_module(getattr(mu, "data", mu))
     return Reparameterize.apply(mu, logvar, eps=xp.asarray(eps))
 
-
-from ..tensor import Tensor  # noqa: E402  (tensor.py imports functional first)

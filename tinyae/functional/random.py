@@ -9,6 +9,7 @@ import numpy
 from .. import backend
 from ..arguments import as_generator, default_generator  # noqa: F401  (fit re-seeds it)
 from ..autograd import Function, register
+from ..tensor import Tensor
 
 
 def _mask_sample(rng, shape):
@@ -65,6 +66,3 @@ def dropout(x, p=0.5, training=True, rng=None):
     keep = _uniform(xp, x.shape, x.dtype, rng) >= p
     m = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
     return Mask.apply(x, m=m)
-
-
-from ..tensor import Tensor  # noqa: E402  (tensor.py imports functional first)

@@ -4,6 +4,7 @@ from collections import namedtuple
 
 from .. import backend
 from ..autograd import Function, register
+from ..tensor import Tensor
 from . import _samples as S
 from ._names import dim_names
 from .elementwise import maximum, minimum
@@ -150,5 +151,3 @@ def _norm(axis):
 
 
 _ = (backend, builtins)
-
-from ..tensor import Tensor  # noqa: E402

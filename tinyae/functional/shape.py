@@ -1,6 +1,7 @@
 """Ops that move numbers around without changing them. Their backward moves ȳ back."""
 from .. import backend
 from ..autograd import Function, register
+from ..tensor import Tensor
 from . import _samples as S
 from ._names import dim_names
 
@@ -218,6 +219,3 @@ def pad(x, pad_width, value=0.0):
 def flatten(x, start_dim=0):
     """Merge the axes from ``start_dim`` on into one (start_dim=1 keeps the batch axis)."""
     return reshape(x, tuple(x.shape[:start_dim]) + (-1,))
-
-
-from ..tensor import Tensor  # noqa: E402

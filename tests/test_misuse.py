@@ -245,9 +245,8 @@ TAILS = {
     "log": (F.log, np.log, np.geomspace(1e-30, 1e30, 121)),
     "logsumexp": (lambda z: F.logsumexp(z.reshape(-1, 1) + Tensor(np.array([0.0, -3.0], "float32")), axis=1),
                   lambda z: np.logaddexp(z, z - 3.0), np.linspace(-80, 80, 161)),
-    # log p for p → 1 (z ≫ 0) keeps only absolute precision (as in PyTorch): z − log Σ e^z cancels
     "log_softmax": (lambda z: F.log_softmax(F.stack([z, z * 0], axis=1), axis=1)[:, 0],
-                    lambda z: z - np.logaddexp(z, 0), np.linspace(-80, -2, 79)),
+                    lambda z: -np.logaddexp(0, -z), np.linspace(-80, 80, 161)),
     "softmax": (lambda z: F.softmax(F.stack([z, z * 0], axis=1), axis=1)[:, 0], _expit64,
                 np.linspace(-80, 80, 161)),
     "bce_with_logits": (lambda z: tinyae.losses.bce_with_logits(z, np.ones_like(z.data), reduction="none"),
@@ -636,3 +635,9 @@ def test_cli_resume_with_another_model_is_one_line_and_exit_2(tmp_path, capsys, 
     code, err = _cli(["train", "shallow", "--resume", "--out", str(tmp_path)], capsys)
     assert code == 2 and err.strip().endswith("written for a different model")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_one_element_tensor_formats_like_a_number():
+    assert f"{Tensor(np.array(1.23456)):.3f}" == "1.235"
+    assert f"{Tensor(np.array([0.5], 'float32')):.2e}" == "5.00e-01"
+    assert f"{Tensor(np.array([1.0, 2.0]))}".startswith("tensor(")

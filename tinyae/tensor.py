@@ -94,6 +94,12 @@ class Tensor:
                 "use t.any() or t.all() (or compare one element, e.g. t[0] > 0)")
         return bool(self.data.reshape(()).item())
 
+    def __format__(self, spec):
+        # f"{loss:.4f}" formats the number of a one-element tensor, as in PyTorch.
+        if spec and self.data.size == 1:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
     def __float__(self):
         return float(self._single("float"))
 

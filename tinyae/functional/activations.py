@@ -129,9 +129,19 @@ class Softmax(Function):
 
 @register(_axis_sample)
 class LogSoftmax(Function):
-    """yᵢ = zᵢ − log Σⱼ e^{zⱼ};  z̄ = ȳ − softmax(z) Σⱼ ȳⱼ = ȳ − e^y Σⱼ ȳⱼ"""
+    """yᵢ = zᵢ − log Σⱼ e^{zⱼ};  z̄ = ȳ − softmax(z) Σⱼ ȳⱼ = ȳ − e^y Σⱼ ȳⱼ
+
+    Computed as yᵢ = dᵢ − log1p(r) with dᵢ = zᵢ − max z and r = Σ e^{dⱼ} over all but one
+    maximal j (whose term is exactly 1): log p keeps its relative precision as p → 1, where
+    dᵢ − log Σ e^{dⱼ} would subtract two nearly equal numbers."""
     def forward(self, z):
-        return z - _logsumexp(z, self.axis, keepdims=True)
+        xp = backend.get_array_module(z)
+        m = z.max(axis=self.axis, keepdims=True)
+        d = z - xp.where(xp.isfinite(m), m, 0)
+        top = d == 0
+        rest = xp.where(top, 0, xp.exp(d)).sum(axis=self.axis, keepdims=True)
+        ties = top.sum(axis=self.axis, keepdims=True).astype(z.dtype) - 1  # other maxima: 1 each
+        return d - xp.log1p(rest + ties)
 
     def backward(self, ybar):
         return ybar - exp(self.output) * _sum(ybar, axis=self.axis, keepdims=True)

@@ -229,11 +229,14 @@ def test_download_verifies_md5_and_renames(tmp_path, monkeypatch):
     assert x.shape == (3, 784) and list(y) == [0, 1, 2]
 
 
-def test_embedded_fallback(capsys):
+def test_embedded_fallback(capsys, monkeypatch):
+    monkeypatch.setattr(mnist_mod, "_fallback_announced", False)
     x, y = load_mnist("test", download=False, fallback="embedded")
+    load_mnist("train", download=False, fallback="embedded")
     out = capsys.readouterr().out
-    assert out.count("\n") == 1 and "full MNIST not found" in out
+    assert out.count("\n") == 1 and "full MNIST not found" in out  # once per run, not per call
     assert "embedded subset of 6,000 train / 1,000 test real MNIST digits" in out
+    assert "tinyae data download" in out  # and it says how to get the full set
     assert x.shape == (1000, 784) and y.shape == (1000,)
     assert "embedded subset" in mnist_source()
 

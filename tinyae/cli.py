@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import tinyae
+from tinyae import threads
 
 
 class UsageError(Exception):
@@ -97,6 +98,14 @@ def cmd_run(args):
     root = lessons_dir().parent
     env = dict(os.environ, MPLBACKEND="Agg",
                PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+    # The thread count is chosen once, before the first lesson: a lesson's own load would
+    # otherwise look like another program's to the next one (tinyae/threads.py).
+    try:
+        count, reason = threads.choose()
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    env["TINYAE_THREADS"] = str(count)
+    print(f"BLAS threads per lesson: {count} ({reason})", flush=True)
     results = []
     for number, path in chosen:
         command = [sys.executable, str(path)] + (["--quick"] if args.quick else [])
@@ -114,6 +123,21 @@ def cmd_run(args):
     failed = sum(code != 0 for _, code, _ in results)
     print(f"{len(results) - failed} of {len(results)} lesson(s) passed")
     return 1 if failed else 0
+
+
+# --- data ------------------------------------------------------------------------------------
+def cmd_data(args):
+    """Download (md5-checked) and parse both splits, so that lessons find the full set."""
+    from .data import load_fashion_mnist, load_mnist
+    load = load_fashion_mnist if args.fashion else load_mnist
+    try:
+        for split in ("train", "test"):
+            images, _ = load(split, download=True)
+            print(f"{split}: {len(images):,} images ready")
+    except (FileNotFoundError, OSError) as err:
+        print(f"tinyae data: {err}", file=sys.stderr)
+        return 1
+    return 0
 
 
 # --- gradcheck -------------------------------------------------------------------------------
@@ -288,6 +312,10 @@ def make_parser():
     p.set_defaults(run=cmd_train)
 
     sub.add_parser("info", help="versions, backend, GPU and data locations").set_defaults(run=cmd_info)
+    p = sub.add_parser("data", help="get the full data sets (MNIST by default)")
+    p.add_argument("action", choices=("download",), help="download into the user cache")
+    p.add_argument("--fashion", action="store_true", help="Fashion-MNIST instead of MNIST")
+    p.set_defaults(run=cmd_data)
     return parser
 
 

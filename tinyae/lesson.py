@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy
 
-from . import backend
+from . import backend, threads
 from .report import format_table, make_stdout_safe
 
 _RULE = "═" * 78
@@ -59,6 +59,11 @@ class Lesson:
         self.args, parser = _parse_flags(name, number, title, claim, argv, add_arguments)
         self.quick, self.seed = self.args.quick, self.args.seed
         self.rng = numpy.random.default_rng(self.seed)
+        try:
+            self.threads, self._threads_reason = threads.choose(self.args.threads)
+        except ValueError as err:  # a bad $TINYAE_THREADS: a usage error, exit code 2
+            parser.error(str(err))
+        threads.limit(self.threads)
         self.backend = backend.get_backend()
         self.device = "gpu" if self.backend == "cupy" else "cpu"
         self.out = _figure_folder(Path(self.args.out) if self.args.out else Path("out") / name,
@@ -153,7 +158,7 @@ class Lesson:
         if self.reference:
             print(f"Reference: {self.reference}")
         print(f"mode: {mode} | backend: {self.backend} | seed: {self.seed} | "
-              f"figures: {self.out}/")
+              f"BLAS threads: {self.threads} ({self._threads_reason}) | figures: {self.out}/")
         print(_RULE)
 
 
@@ -171,6 +176,9 @@ def _parse_flags(name, number, title, claim, argv, add_arguments):
                         help="array module: numpy (CPU) or cupy (GPU); default: numpy, "
                              "or $TINYAE_BACKEND")
     parser.add_argument("--seed", type=_seed, default=0, help="random seed, 0 or more (default 0)")
+    parser.add_argument("--threads", type=positive(int), default=None,
+                        help="BLAS threads (default: the cores not already busy, or "
+                             "$TINYAE_THREADS; see tinyae/threads.py)")
     parser.add_argument("--download", action="store_true",
                         help="download the full MNIST if it is not found (otherwise the "
                              "embedded subset is used)")

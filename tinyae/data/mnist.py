@@ -301,6 +301,8 @@ def _embedded_counts():
 
 # ---------------------------------------------------------------- public loaders
 
+_fallback_announced = False
+
 def _load(dataset, split, root, download, fallback, flatten):
     _check_split(split)
     if fallback not in (None, "embedded"):
@@ -313,10 +315,15 @@ def _load(dataset, split, root, download, fallback, flatten):
     except FileNotFoundError:
         if fallback != "embedded":
             raise
-        n_train, n_test = _embedded_counts()
-        looked = ", ".join(_search_dirs(dataset, root))
-        print(f"tinyae: full MNIST not found (looked in {looked}); using the embedded subset "
-              f"of {n_train:,} train / {n_test:,} test real MNIST digits")
+        global _fallback_announced
+        if not _fallback_announced:  # once per run, not once per split or per call
+            _fallback_announced = True
+            n_train, n_test = _embedded_counts()
+            looked = ", ".join(_search_dirs(dataset, root))
+            print(f"tinyae: full MNIST not found (looked in {looked}); using the embedded "
+                  f"subset of {n_train:,} train / {n_test:,} test real MNIST digits. For the "
+                  "full set run `tinyae data download`, or put the four IDX .gz files in "
+                  "$TINYAE_DATA/mnist/")
         return load_embedded_mnist(split, flatten)
     return _to_float(images, labels, flatten)
 

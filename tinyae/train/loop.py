@@ -180,7 +180,8 @@ def fit(model, optimizer, train_loader, epochs, loss_fn=None, val_loader=None, m
     seed             seed NumPy's global generator, the loaders' shuffling, dropout/noise
                      generators in the model or tinyae.functional.random, and ``rngs`` (a dict
                      of extra numpy Generators your loss_fn draws from). Same seed, same numbers.
-    progress         a tqdm bar per epoch with the running loss; verbose: one line per epoch.
+    progress         a tqdm bar per epoch with the running loss, shown only when stderr is a
+                     terminal (a log file gets no bar); verbose: one line per epoch.
     on_epoch_end     called as ``on_epoch_end(epoch, history)`` after each epoch.
 
     A NaN/Inf loss stops training with FloatingPointError (that batch's update is not applied).
@@ -209,7 +210,8 @@ def fit(model, optimizer, train_loader, epochs, loss_fn=None, val_loader=None, m
             break
         began, lr = time.perf_counter(), optimizer.lr
         bar = tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False,
-                   disable=not progress, dynamic_ncols=True)
+                   disable=None if progress else True,  # None: only on a terminal, never
+                   dynamic_ncols=True)                    # carriage returns in a log file
         record = {"epoch": epoch, "train_loss": _train_epoch(model, loss_fn, optimizer, bar,
                                                             params, clip_grad, epoch)}
         if val_loader is not None:

@@ -37,9 +37,9 @@ from tinyae.train import fit
 lesson = Lesson(
     15, "Masked autoencoders",
     claim="A small vision transformer trained to reconstruct randomly hidden patches of MNIST "
-          "digits (loss on the hidden patches only) fills them far better than the mean patch "
-          "or the mean image, and its encoder's features are linearly more separable than "
-          "those of the same encoder untrained.",
+          "digits (75% hidden, loss on the hidden patches only) fills them better than the "
+          "mean patch or the training set's mean image can, and its encoder's features are "
+          "linearly more separable than those of the same encoder untrained.",
     reference="He et al. 2021, Masked Autoencoders Are Scalable Vision Learners (75% random "
               "patch masking, loss on masked patches; 75% the best ratio on ImageNet)",
     add_arguments=lambda p: p.add_argument("--epochs", type=int, default=None,
@@ -149,17 +149,6 @@ lesson.table([[k, v, v / errors["MAE"]] for k, v in errors.items()],
              ["fill of the hidden 75%", "test MSE / pixel", "× the MAE's"], fmt=".4f",
              title=f"hidden-patch reconstruction error on {len(x_test):,} test images")
 
-# %%
-# Quick mode trains for ~400 small steps: enough to beat the mean patch, not yet the mean
-# image (an MAE first learns where ink usually is, which is what the mean image knows).
-names = ("mean patch",) if Q else ("mean patch", "training-set mean image")
-factor = 1.2 if Q else 2.0
-for name in names:
-    lesson.check(errors["MAE"] * factor < errors[name],
-                 f"the MAE's hidden-patch MSE {errors['MAE']:.4f} is over {factor:g}× below the "
-                 f"{name} fill's {errors[name]:.4f}")
-if Q:
-    print("(quick mode: the comparison with the mean image is checked in the real run)")
 
 # %% [markdown]
 # ## Original / masked / reconstruction / visible patches pasted back
@@ -278,10 +267,19 @@ if not Q:
     print(f"best probe accuracy at mask ratio {best:g} (He et al.: 75% on ImageNet)")
 
 # %% [markdown]
-# ## The probe claim
-# Checked last, after every number above has been printed.
+# ## The claims
+# Checked last, after every number above has been printed. Quick mode trains for ~400 small
+# steps: enough to beat the mean patch, not yet the mean image (an MAE first learns where ink
+# usually is, which is what the mean image knows).
 
 # %%
+FACTORS = {"mean patch": 1.2} if Q else {"mean patch": 1.5, "training-set mean image": 1.2}
+for name, factor in FACTORS.items():
+    lesson.check(errors["MAE"] * factor < errors[name],
+                 f"the MAE's hidden-patch MSE {errors['MAE']:.4f} is over {factor:g}× below the "
+                 f"{name} fill's {errors[name]:.4f}")
+if Q:
+    print("(quick mode: the comparison with the mean image is checked in the real run)")
 if Q:
     print("(quick mode: a smoke run of the probe; the claim about it is checked in the real run)")
 else:

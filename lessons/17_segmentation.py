@@ -50,9 +50,9 @@ lesson = Lesson(
 
 # %%
 K = len(SHAPE_CLASSES)
-N_TRAIN = 600 if lesson.quick else 3000
+N_TRAIN = 600 if lesson.quick else 2000
 N_TEST = 100 if lesson.quick else 500
-EPOCHS = 6 if lesson.quick else 12
+EPOCHS = 6 if lesson.quick else 10
 CHANNELS = (4, 8, 16) if lesson.quick else (8, 16, 32)
 LR, BATCH = (1e-2, 16) if lesson.quick else (3e-3, 32)
 # quick: scenes of 16 × 16 pixels with proportionally smaller shapes (4× fewer pixels per step)
@@ -146,18 +146,22 @@ else:
     lesson.check(skip["miou"] > bar,
                  f"with skips the mean IoU is {skip['miou']:.3f} > {bar}, far above the "
                  f"{baseline:.3f} of finding every shape but guessing its kind")
-    lesson.check(skip["miou"] > plain["miou"] + 0.02 and skip["acc"] > plain["acc"],
-                 f"skips help: mean IoU {skip['miou']:.3f} vs {plain['miou']:.3f}, pixel "
-                 f"accuracy {skip['acc']:.4f} vs {plain['acc']:.4f}")
-    lesson.check(skip["edge"] - plain["edge"] > skip["acc"] - plain["acc"],
+    # Both nets get most pixels right, so compare what they get wrong: the error rates.
+    err, err_plain = 1 - skip["acc"], 1 - plain["acc"]
+    lesson.check(skip["miou"] > plain["miou"] and err < 0.75 * err_plain,
+                 f"skips help: mean IoU {skip['miou']:.3f} vs {plain['miou']:.3f}; pixel errors "
+                 f"{err:.2%} vs {err_plain:.2%}, {err_plain / err:.1f}× fewer (> 4/3×)")
+    edge_gain, all_gain = skip["edge"] - plain["edge"], skip["acc"] - plain["acc"]
+    lesson.check(edge_gain > 3 * all_gain,
                  f"most of all on the boundaries: boundary accuracy {skip['edge']:.3f} vs "
-                 f"{plain['edge']:.3f} (+{skip['edge'] - plain['edge']:.3f}, against "
-                 f"+{skip['acc'] - plain['acc']:.3f} over all pixels)")
+                 f"{plain['edge']:.3f} (+{edge_gain:.3f}, more than 3× the +{all_gain:.4f} over "
+                 f"all pixels)")
 
 # %% [markdown]
 # ## Image / truth / predictions
-# The net without skips has to draw every edge from an 8 × 8 map: its shapes come out with
-# rounded corners and blurred outlines. With skips the outline follows the image.
+# The net without skips has to draw every edge from an 8 × 8 map. In the real run (2,000
+# scenes, 10 epochs) it has not learnt triangles at all: it calls them background. With skips
+# every shape is found, and its outline follows the image.
 
 # %%
 palette = ListedColormap(["#2b2b2b", "#e8a33d", "#3d8fe8", "#d9453d"])   # one colour per class

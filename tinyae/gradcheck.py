@@ -24,7 +24,7 @@ import numpy
 
 from . import backend
 from . import functional  # noqa: F401  (importing it registers every op)
-from .autograd import OPS, grad
+from .autograd import OPS, grad, topological_order
 from .tensor import Tensor
 
 DIRECTIONAL_SIZE = 2000  # inputs with more elements are checked along random directions
@@ -42,14 +42,16 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-8, rtol=1e-6, directional=None, seed
     (copied to float64 Tensors with requires_grad=True). ``directional=None`` picks element-wise
     checking for small inputs and random directions for large ones; True/False forces one.
     Raises ``GradcheckError`` naming the input, the worst element, both values and the error."""
-    return _raise_on_failure(_check_function(fn, inputs, eps, atol, rtol, directional, seed))
+    return _raise_on_failure(_check_function(fn, inputs, eps, atol, rtol, directional, seed),
+                             _name(fn))
 
 
 def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-8, rtol=1e-6, directional=None, seed=0):
     """Check the second order: gradcheck of x ↦ ⟨grad(⟨ȳ, fn(x)⟩, x, create_graph=True), u⟩
     for fixed random ȳ and u. This differentiates every op's backward formula, which is what
     Hessian-vector products and contractive penalties rely on."""
-    return _raise_on_failure(_check_second_order(fn, inputs, eps, atol, rtol, directional, seed))
+    return _raise_on_failure(_check_second_order(fn, inputs, eps, atol, rtol, directional, seed),
+                             f"the backward of {_name(fn)} (second order)")
 
 
 def check_module(module, x, eps=1e-6, atol=1e-8, rtol=1e-6, directional=None, seed=0,
@@ -67,7 +69,7 @@ def check_module(module, x, eps=1e-6, atol=1e-8, rtol=1e-6, directional=None, se
         targets = ([("input x", x)] if check_input else []) + \
                   [(f"parameter {name!r}", p) for name, p in named]
         return _raise_on_failure(_compare(lambda: module(x), targets, eps, atol, rtol,
-                                          directional, seed))
+                                          directional, seed), type(module).__name__)
     finally:
         for p, data in saved:
             p.data = data
@@ -77,10 +79,20 @@ def check_module(module, x, eps=1e-6, atol=1e-8, rtol=1e-6, directional=None, se
 _Outcome = namedtuple("_Outcome", "ok max_error message")
 
 
-def _raise_on_failure(outcome):
+def _raise_on_failure(outcome, name=None):
     if not outcome.ok:
-        raise GradcheckError(outcome.message)
+        raise GradcheckError(f"{name}: {outcome.message}" if name else outcome.message)
     return True
+
+
+def _name(fn):
+    """What a student calls the checked function: the Function class of ``MyOp.apply``, else
+    the function's own name."""
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, type):
+        return owner.__name__
+    name = getattr(fn, "__name__", type(fn).__name__)
+    return "your function" if name == "<lambda>" else name
 
 
 def _float64_tensor(x):
@@ -129,11 +141,18 @@ def _compare(evaluate, targets, eps, atol, rtol, directional, seed):
     y = evaluate()
     if not isinstance(y, Tensor):
         raise TypeError(f"gradcheck: the function must return a Tensor, got {type(y).__name__}")
+    yours = sorted({type(op).__name__ for op in topological_order([y])
+                    if not type(op).__module__.startswith("tinyae.")})
     if y.dtype != numpy.float64:
         return _Outcome(False, float("inf"), f"gradcheck: the function returned {y.dtype} for "
                         "float64 inputs; finite differences need float64 end to end (does an "
                         "op in it cast down?)")
-    ybar = _random_like(numpy.random.default_rng(seed), y)
+    # A scalar output is checked as it is (ȳ = 1), so the numbers in a report are the student's
+    # own ∂y/∂x; a tensor output through a random ȳ, which checks all of ȳ ∂y/∂x at once.
+    scalar = y.size == 1
+    xp = backend.get_array_module(y.data)
+    ybar = (xp.ones(y.shape, dtype=y.dtype) if scalar
+            else _random_like(numpy.random.default_rng(seed), y))
     tensors = [t for _, t in targets]
     xbars = grad(y, tensors, grad_outputs=Tensor(ybar, copy=False), retain_graph=False,
                  allow_unused=True)  # an input fn ignores has x̄ = 0, which the check confirms
@@ -170,7 +189,10 @@ def _compare(evaluate, targets, eps, atol, rtol, directional, seed):
         if error.size and (error - allowed).max() > 0:
             k = numpy.unravel_index(int((error - allowed).argmax()), error.shape)
             return _Outcome(False, worst, _report(label, use_directions, k, analytic[k],
-                                                  numeric[k], allowed[k]))
+                                                  numeric[k], allowed[k])
+                            + _ybar_note(scalar, ybar, y.shape, x.shape, k, use_directions)
+                            + (f" Your Function(s) in this computation: {', '.join(yours)}."
+                               if yours else ""))
     return _Outcome(True, worst, "")
 
 
@@ -211,6 +233,18 @@ def _directional(difference, x, analytic, rng):
         numeric[k], noise[k] = difference(nudge, undo)
         projected[k] = float((analytic * v).sum())
     return projected, numeric, noise
+
+
+def _ybar_note(scalar, ybar, y_shape, x_shape, index, directional):
+    """Which ȳ the numbers above were multiplied by."""
+    if scalar:
+        return ". The output is a scalar, so ȳ = 1: these are ∂y/∂x themselves."
+    note = (f". The output has shape {tuple(y_shape)}, so both sides are of ⟨ȳ, y⟩ for a random "
+            "ȳ (a check of the whole vector-Jacobian product ȳ ∂y/∂x)")
+    if not directional and tuple(y_shape) == tuple(x_shape):
+        note += (f"; for an element-wise function the ȳ that multiplies this element is "
+                 f"{float(ybar[index]):.6g}")
+    return note + "."
 
 
 def _report(label, directional, index, analytic, numeric, allowed):

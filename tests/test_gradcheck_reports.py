@@ -1,0 +1,93 @@
+"""gradcheck reports a student can act on: ȳ = 1 for scalar outputs, the random ȳ shown for
+tensor outputs, the student's Function named, and each classic backprop bug caught at an element."""
+import numpy as np
+import pytest
+
+from tinyae import Function, gradcheck
+from tinyae.gradcheck import GradcheckError
+
+
+class Cube(Function):
+    """y = x³, with the classic missing factor: x̄ = ȳ x² instead of 3 ȳ x²."""
+    def forward(self, x):
+        return x * x * x
+
+    def backward(self, ybar):
+        x = self.inputs[0]
+        return ybar * x * x
+
+
+class WrongSign(Function):
+    """y = e⁻ˣ with x̄ = ȳ e⁻ˣ (the sign of the chain-rule factor −1 forgotten)."""
+    def forward(self, x):
+        return np.exp(-x)
+
+    def backward(self, ybar):
+        return ybar * self.output
+
+
+class NoTranspose(Function):
+    """Y = A B with Ā = Ȳ B (the transpose forgotten: Ā = Ȳ Bᵀ). Square B, so shapes fit."""
+    def forward(self, a, b):
+        return a @ b
+
+    def backward(self, ybar):
+        a, b = self.inputs
+        return ybar @ b, a.T @ ybar
+
+
+class BiasWrongAxis(Function):
+    """z = x + b, b broadcast over the batch; b̄ summed over the wrong axis (features, not batch).
+    x is (3, 3) so the wrong sum still has b's shape."""
+    def forward(self, x, b):
+        return x + b
+
+    def backward(self, zbar):
+        return zbar, zbar.sum(axis=1)
+
+
+class SquareNoFanOut(Function):
+    """y = x·x with only one of the two paths counted: x̄ = ȳ x instead of ȳ x + ȳ x."""
+    def forward(self, x):
+        return x * x
+
+    def backward(self, ybar):
+        return ybar * self.inputs[0]
+
+
+def test_scalar_output_uses_ybar_one_and_says_so():
+    with pytest.raises(GradcheckError) as err:
+        gradcheck(Cube.apply, [np.array(2.0)])
+    message = str(err.value)
+    assert message.startswith("Cube: ")
+    assert "analytic 4 vs numeric 12" in message          # ∂(x³)/∂x at 2 is 12; the bug gives 4
+    assert "ȳ = 1" in message
+
+
+def test_tensor_output_says_a_random_ybar_was_used_and_prints_it():
+    with pytest.raises(GradcheckError) as err:
+        gradcheck(SquareNoFanOut.apply, [np.array([2.0, 3.0])])
+    message = str(err.value)
+    assert "random ȳ" in message and "the ȳ that multiplies this element is" in message
+    assert "SquareNoFanOut" in message
+
+
+def test_a_lambda_around_a_student_function_names_the_function():
+    with pytest.raises(GradcheckError) as err:
+        gradcheck(lambda x: Cube.apply(x).sum(), [np.array([1.0, 2.0])])
+    assert "Your Function(s) in this computation: Cube" in str(err.value)
+
+
+@pytest.mark.parametrize("fn, inputs, where", [
+    (Cube.apply, [np.array([1.5, -2.0])], "input 0"),
+    (WrongSign.apply, [np.array([0.3, 1.0])], "input 0"),
+    (NoTranspose.apply, [np.arange(1.0, 10.0).reshape(3, 3), np.arange(2.0, 11.0).reshape(3, 3) ** 1.5], "input 0"),
+    (BiasWrongAxis.apply, [np.zeros((3, 3)), np.array([1.0, 2.0, 3.0])], "input 1"),
+    (SquareNoFanOut.apply, [np.array([0.5, 2.0])], "input 0"),
+])
+def test_each_classic_bug_fails_at_an_element(fn, inputs, where):
+    with pytest.raises(GradcheckError) as err:
+        gradcheck(fn, inputs)
+    message = str(err.value)
+    assert f"failed for {where}" in message and "at element" in message
+    assert "analytic" in message and "numeric" in message

@@ -231,9 +231,12 @@ def cmd_info(args):
 
     def version(module):
         try:
-            return __import__(module).__version__
+            imported = __import__(module)
         except ImportError:
             return "not installed"
+        # A folder named like the package on the path imports as an empty namespace package.
+        return getattr(imported, "__version__", f"no version (not a real install: "
+                                                f"{list(getattr(imported, '__path__', []))})")
     print(f"tinyae      {tinyae.__version__} ({Path(tinyae.__file__).resolve().parent})")
     print(f"python      {platform.python_version()} ({sys.executable})")
     for module in ("numpy", "matplotlib", "tqdm"):

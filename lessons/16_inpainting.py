@@ -2,8 +2,8 @@
 # # Lesson 16 · Inpainting: an encoder-decoder fills in what is hidden
 #
 # Neural inpainting: part of an image is occluded, and the network has to generate the missing
-# part from the rest. Here a random 12 × 12 square — a quarter of the width of an MNIST digit,
-# 18% of its pixels — is blacked out, and we measure how well the square is filled in by
+# part from the rest. Here a random 12 × 12 square (18% of an MNIST digit's pixels, 12 of its
+# 28 columns) is blacked out, and we measure how well the square is filled in by
 #
 # * filling it with the mean training image (no network at all);
 # * a plain autoencoder trained on clean digits (as in lessons 09 and 12), given the occluded

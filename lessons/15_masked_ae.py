@@ -55,8 +55,6 @@ lesson = Lesson(
 Q = lesson.quick
 N_TRAIN = 60_000
 N_PROBE = 1_000 if Q else 10_000        # labelled training images for the linear probes
-EPOCHS = lesson.args.epochs or (12 if Q else 4)
-SWEEP_EPOCHS = 1                        # per model of the masking-ratio sweep (real run)
 BATCH = 32 if Q else 64
 LR = 4e-3
 PATCH, DIM, DEPTH, HEADS = (4, 32, 2, 2) if Q else (4, 64, 2, 4)
@@ -67,6 +65,14 @@ MAIN = 0.75
 x_train, y_train = lesson.mnist("train", n=N_TRAIN, quick_n=1000)
 x_test, y_test = lesson.mnist("test", n=10_000, quick_n=500)
 x_train, x_test = lesson.asarray(x_train), lesson.asarray(x_test)
+# The budget is a number of steps: 4 epochs of full MNIST (1 per model of the sweep). On the
+# embedded subset (6,000 digits) that is 10× as many epochs, the same training time.
+PER_FULL_EPOCH = 1 if Q else max(1, round(N_TRAIN / len(x_train)))
+EPOCHS = lesson.args.epochs or (12 if Q else 4 * PER_FULL_EPOCH)
+SWEEP_EPOCHS = PER_FULL_EPOCH           # per model of the masking-ratio sweep (real run)
+if PER_FULL_EPOCH > 1:
+    print(f"{len(x_train):,} training digits: {EPOCHS} epochs ({SWEEP_EPOCHS} per sweep model), "
+          "the same number of steps as 4 (1) epochs of full MNIST")
 
 
 def make_mae(ratio, seed):

@@ -254,7 +254,7 @@ ax.axvline(EPS, color="k", ls="--", lw=1, label=f"ε = {EPS:g} (used above)")
 ax.set_xlabel("ε")
 ax.set_ylabel("|finite difference − w̄|")
 ax.set_title("(a) error of finite differences for w̄")
-ax.legend(fontsize=8)
+ax.legend()
 fig.tight_layout()
 lesson.figure(fig, "finite_difference_error")
 best = eps_grid[int(np.argmin(err_central))]

@@ -219,20 +219,26 @@ unmixed = W2 @ M
 residual = np.linalg.norm(unmixed - components) / np.linalg.norm(components)
 print(f"un-mixing: ‖W₂M − U₂₀‖_F / ‖U₂₀‖_F = {residual:.4f}")
 
-fig, axes = plt.subplots(3, K, figsize=(K * 0.75, 3 * 0.95))
-for row, (label, basis_cols) in enumerate([("PCA uⱼ", components), ("AE W₂ cols", W2),
+PER_ROW = 10  # tiles per row: 20 components in two blocks of three rows, big enough to project
+blocks = -(-K // PER_ROW)
+fig, axes = plt.subplots(3 * blocks, PER_ROW, figsize=(PER_ROW * 1.3 + 2.2, 3 * blocks * 1.4 + 1.0),
+                         squeeze=False)
+for row, (label, basis_cols) in enumerate([("PCA uⱼ", components), ("AE W₂ col", W2),
                                            ("W₂M", unmixed)]):
-    for j in range(K):
-        tile = basis_cols[:, j].reshape(28, 28)
-        ax = axes[row, j]
-        ax.imshow(tile / np.abs(tile).max(), cmap="RdBu_r", vmin=-1, vmax=1)
+    for j in range(blocks * PER_ROW):
+        ax = axes[3 * (j // PER_ROW) + row, j % PER_ROW]
         ax.set(xticks=[], yticks=[])
-        if j == 0:
-            ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=10)
+        if j >= K:
+            ax.axis("off")
+            continue
+        tile = basis_cols[:, j].reshape(28, 28)
+        ax.imshow(tile / np.abs(tile).max(), cmap="RdBu_r", vmin=-1, vmax=1)
+        if j % PER_ROW == 0:
+            ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=14)
         if row == 0:
-            ax.set_title(str(j + 1), fontsize=8)
-fig.suptitle("PCA components (top), linear AE decoder columns (middle), and the AE columns "
-             "un-mixed by least squares (bottom); red +, blue −", fontsize=11)
+            ax.set_title(f"j = {j + 1}", fontsize=13)
+fig.suptitle("PCA components uⱼ (1st row of each block), linear AE decoder columns (2nd) and\n"
+             "the AE columns un-mixed by least squares (3rd); red +, blue −", fontsize=16)
 lesson.figure(fig, "components_vs_decoder")
 
 fig, ax = plt.subplots(figsize=(5.2, 4.4))
@@ -257,7 +263,7 @@ lesson.figure(grid, "reconstructions")
 curves = viz.loss_curves({"linear AE test MSE": history["val_loss"]}, logy=True,
                          title=f"linear AE, k = {K}, against PCA")
 curves.axes[0].axhline(pca_mse, color="k", ls="--", lw=1, label=f"PCA test MSE {pca_mse:.5f}")
-curves.axes[0].legend(fontsize=9)
+curves.axes[0].legend()
 lesson.figure(curves, "loss_curves")
 
 lesson.done()

@@ -125,7 +125,7 @@ ax = fig.add_subplot(1, 2, 1)
 ax.imshow(h, cmap="Greys", vmin=0, vmax=1, aspect="auto")
 for i in range(8):
     for j in range(3):
-        ax.text(j, i, f"{h[i, j]:.2f}", ha="center", va="center", fontsize=10,
+        ax.text(j, i, f"{h[i, j]:.2f}", ha="center", va="center", fontsize=13,
                 color="white" if h[i, j] > 0.5 else "black")
 ax.set(xticks=range(3), xticklabels=["h₁", "h₂", "h₃"], yticks=range(8),
        yticklabels=[f"input {i + 1} → {''.join(map(str, np.round(h[i]).astype(int)))}"
@@ -144,7 +144,7 @@ for a in (0, 1):          # the 12 edges of the unit cube
             ax.plot(*ends.T, color="0.45", lw=1.0)
 ax.scatter(*h.T, s=60, c=range(8), cmap="tab10", vmin=0, vmax=9, depthshade=False)
 for i in range(8):
-    ax.text(*h[i], f" {i + 1}", fontsize=10)
+    ax.text(*h[i], f" {i + 1}", fontsize=14)
 ax.set(xlabel="h₁", ylabel="h₂", zlabel="h₃", xlim=(0, 1), ylim=(0, 1), zlim=(0, 1),
        title="the 8 codes in the cube [0, 1]³")
 fig.tight_layout()

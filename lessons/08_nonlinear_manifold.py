@@ -153,10 +153,12 @@ def deep_decode(h):
 height = uv_test[:, 0] ** 2 - uv_test[:, 1] ** 2
 surface = decoded_grid(deep_encode, deep_decode)
 lesson.figure(viz.manifold_3d(x_test, surface=surface, colors=height, color_label="x₃ = u² − v²",
+                              surface_label="deep AE's decoded surface",
                               title=f"deep AE 3-64-2-64-3: decoded code grid "
                                     f"(test MSE {deep_test:.1e})"), "deep_surface")
 plane = decoded_grid(p.encode, p.decode)
 lesson.figure(viz.manifold_3d(x_test, surface=plane, colors=height, color_label="x₃ = u² − v²",
+                              surface_label="PCA plane (2 components)",
                               title=f"PCA, 2 components: the best plane (test MSE {pca_test:.1e})"),
               "pca_plane")
 lesson.figure(viz.loss_curves({"linear AE": {"train": lin_history["train_loss"]},

@@ -250,7 +250,7 @@ ax.set_yticks([t for t in ticks if low <= t <= high], minor=False)
 ax.set_yticks([], minor=True)
 ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
 ax.set_ylabel("squared error per test image")
-ax.legend(fontsize=8)
+ax.legend()
 lesson.figure(fig, "test_error_curves")
 
 lesson.done()

@@ -190,7 +190,7 @@ fig = viz.manifold_2d(points[::4], vectors=(grid[drawn], moved[drawn]),
                       curve=dense_curve[::20],
                       title=f"DAE reconstruction field r(x) − x (corruption σ = {CURVE_SIGMA})")
 fig.axes[0].lines[0].set_label("clean curve (s, sin πs)")
-fig.axes[0].legend(fontsize=9, loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+fig.axes[0].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
 lesson.figure(fig, "vector_field")
 
 lesson.done()

@@ -69,6 +69,7 @@ class Lesson:
         self.out = _figure_folder(Path(self.args.out) if self.args.out else Path("out") / name,
                                   parser)
         self.claims_held = 0
+        _projector_style()
         self._start = time.perf_counter()
         make_stdout_safe()
         self._header()
@@ -101,12 +102,13 @@ class Lesson:
         print(f"✓ claim: {message}")
 
     def figure(self, fig, name):
-        """Save a matplotlib figure as lesson.out/name (.png unless name has a suffix);
-        print and return the path."""
+        """Save a matplotlib figure as lesson.out/name (.png unless name has a suffix, at
+        tinyae.viz.DPI = 150 dpi); print and return the path."""
         path = self.out / name
         if not path.suffix:
             path = path.with_suffix(".png")
-        fig.savefig(path, dpi=100, bbox_inches="tight")
+        from .viz import DPI
+        fig.savefig(path, dpi=DPI, bbox_inches="tight")
         print(f"figure saved: {path}")
         if not _in_notebook():  # in a notebook the figure stays open so it is shown inline
             import matplotlib.pyplot as plt
@@ -238,6 +240,13 @@ def _seed(text):
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
+
+
+def _projector_style():
+    """A lesson's own pyplot figures get the projector type sizes of tinyae.viz (≥ 12 pt)."""
+    import matplotlib
+    from .viz import PROJECTOR
+    matplotlib.rcParams.update(PROJECTOR)
 
 
 def _in_notebook():

@@ -14,8 +14,10 @@ import io
 from collections.abc import Mapping
 from pathlib import Path
 
+import functools
+
 import numpy as np
-from matplotlib import colormaps
+from matplotlib import colormaps, rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -24,6 +26,12 @@ from . import backend
 from .tensor import Tensor
 
 DPI = 150
+# Type sizes for a projector: a slide shows a figure at about half its printed width, so labels
+# and titles are ≥ 12 pt (matplotlib's defaults are 10). Every figure function draws under
+# these; a lesson (tinyae.lesson.Lesson) applies them to its own pyplot figures too.
+PROJECTOR = {"font.size": 13, "axes.titlesize": 15, "axes.labelsize": 14,
+             "xtick.labelsize": 12, "ytick.labelsize": 12, "legend.fontsize": 12,
+             "legend.title_fontsize": 12, "figure.titlesize": 16, "lines.linewidth": 2.0}
 GREY = colormaps["gray"].with_extremes(bad="white")  # NaN gaps between images show as white
 
 
@@ -49,6 +57,16 @@ class _Figure(Figure):
         return buffer.getvalue()
 
 
+def _projector(function):
+    """Draw (and save, given path=) under the PROJECTOR type sizes, without changing the
+    caller's own matplotlib settings."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with rc_context(PROJECTOR):
+            return function(*args, **kwargs)
+    return wrapper
+
+
 def _new_figure(size):
     fig = _Figure(figsize=size, layout="constrained")
     FigureCanvasAgg(fig)  # an off-screen canvas: drawing and saving need no display
@@ -57,7 +75,9 @@ def _new_figure(size):
 
 def _finish(fig, path, title=None):
     if title:
-        fig.suptitle(title, fontsize=13)
+        fig.suptitle(title, fontsize=16)
+    for ax in fig.axes:  # tick labels are made lazily, at draw time: fix their size now
+        ax.tick_params(labelsize=PROJECTOR["xtick.labelsize"])
     if path is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,10 +119,11 @@ def _strip_axes(ax, label=None):
     ax.set(xticks=[], yticks=[])
     ax.spines[:].set_visible(False)
     if label:
-        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=11, labelpad=8)
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=14, labelpad=8)
 
 
 # --- images --------------------------------------------------------------------------------
+@_projector
 def image_grid(rows, row_titles=None, image_shape=(28, 28), path=None, title=None):
     """Rows of images, one labelled strip per row: e.g. originals above reconstructions, or
     noisy / denoised / clean. ``rows`` is a list of (n, h·w) or (n, h, w) arrays (or one
@@ -131,6 +152,7 @@ def image_grid(rows, row_titles=None, image_shape=(28, 28), path=None, title=Non
     return _finish(fig, path, title)
 
 
+@_projector
 def interpolation_strip(images, path=None, title=None, image_shape=(28, 28)):
     """A row of decoded images along the line z(t) = (1 − t) z₀ + t z₁, t from 0 to 1."""
     strip = _as_images(images, image_shape, "images")
@@ -144,12 +166,13 @@ def interpolation_strip(images, path=None, title=None, image_shape=(28, 28)):
     ax.imshow(_mosaic(strip, n), cmap=GREY, vmin=vmin, vmax=vmax, interpolation="nearest")
     _strip_axes(ax)
     ax.set_xticks([k * (w + 1) + (w - 1) / 2 for k in range(n)],
-                  [f"{t:.2f}" for t in np.linspace(0, 1, n)], fontsize=9)
+                  [f"{t:.2f}" for t in np.linspace(0, 1, n)], fontsize=12)
     ax.tick_params(length=0)
-    ax.set_xlabel("t   in   z = (1 − t)·z₀ + t·z₁", fontsize=10)
+    ax.set_xlabel("t   in   z = (1 − t)·z₀ + t·z₁", fontsize=14)
     return _finish(fig, path, title)
 
 
+@_projector
 def weight_tiles(W, image_shape=(28, 28), n=64, path=None, title=None):
     """The first ``n`` encoder units' weights as images: row i of W (shape units × h·w, as a
     Linear layer stores it) is what unit i responds to. Each tile is divided by its own
@@ -167,12 +190,12 @@ def weight_tiles(W, image_shape=(28, 28), n=64, path=None, title=None):
     scale = np.abs(W).max(axis=1, keepdims=True)
     tiles = (W / np.where(scale > 0, scale, 1)).reshape(len(W), *image_shape)
     cols = int(np.ceil(np.sqrt(len(W))))
-    fig = _new_figure((min(10.0, 0.55 * cols + 1.6), min(9.0, 0.55 * -(-len(W) // cols) + 0.8)))
+    fig = _new_figure((min(12.0, 0.9 * cols + 2.2), min(11.0, 0.9 * -(-len(W) // cols) + 1.0)))
     ax = fig.add_subplot()
     im = ax.imshow(_mosaic(tiles, cols, gap=2), cmap=colormaps["RdBu_r"].with_extremes(
         bad="0.85"), vmin=-1, vmax=1, interpolation="nearest")
     _strip_axes(ax)
-    ax.set_xlabel(f"first {len(W)} units, one tile per unit", fontsize=10)
+    ax.set_xlabel(f"first {len(W)} units, one tile per unit", fontsize=14)
     fig.colorbar(im, ax=ax, shrink=0.8, label="w / max|w| of the unit")
     return _finish(fig, path, title)
 
@@ -186,9 +209,12 @@ def _class_colors(k):
     return colormaps["viridis"](np.linspace(0, 1, k))
 
 
-def latent_scatter(codes, labels, path=None, title=None):
-    """Codes (N, d) as a 2-D scatter coloured by class. d > 2 is projected onto its first two
-    principal components: centre, SVD  Z − z̄ = U S Vᵀ, plot (Z − z̄) V[:, :2]."""
+@_projector
+def latent_scatter(codes, labels, path=None, title=None, max_points=3000, dot_size=22):
+    """Codes (N, d) as a 2-D scatter coloured by class, each class's name drawn at its
+    median code. d > 2 is projected onto its first two principal components: centre,
+    SVD  Z − z̄ = U S Vᵀ, plot (Z − z̄) V[:, :2]. At most ``max_points`` codes are drawn
+    (a random subset, in random order) as dots of ``dot_size`` points²."""
     Z = _to_numpy(codes, "codes")
     if Z.ndim != 2 or Z.shape[1] < 2:
         raise ValueError(f"codes has shape {Z.shape}: expected (N, d) with d ≥ 2 code units")
@@ -201,26 +227,38 @@ def latent_scatter(codes, labels, path=None, title=None):
         Z = centred @ Vt[:2].T
         xlabel = f"PC 1 of the {d}-D codes ({share[0]:.0%} of variance)"
         ylabel = f"PC 2 ({share[1]:.0%} of variance)"
-    fig = _new_figure((6.4, 5.2))
+    fig = _new_figure((7.6, 6.2))
     ax = fig.add_subplot()
+    # At most max_points dots, drawn in a random order (not class after class, which would
+    # hide the first classes under the last), big enough to see on a projector.
+    order = np.random.default_rng(0).permutation(len(Z))[:max_points]
     if labels is None:
-        ax.scatter(Z[:, 0], Z[:, 1], s=6, alpha=0.6, linewidths=0)
+        ax.scatter(Z[order, 0], Z[order, 1], s=dot_size, alpha=0.6, linewidths=0)
     else:
         y = _to_numpy(labels, "labels").reshape(-1)
         if len(y) != len(Z):
             raise ValueError(f"labels has {len(y)} entries for {len(Z)} codes; give one label "
                              "per code")
         classes = np.unique(y)
-        for c, color in zip(classes, _class_colors(len(classes))):
+        colors = dict(zip(classes, _class_colors(len(classes))))
+        ax.scatter(Z[order, 0], Z[order, 1], s=dot_size, alpha=0.65, linewidths=0,
+                   c=[colors[v] for v in y[order]])
+        for c, color in colors.items():  # one legend entry and one class name per class
             m = y == c
             name = str(int(c)) if float(c).is_integer() else str(c)
-            ax.scatter(Z[m, 0], Z[m, 1], s=6, alpha=0.7, color=color, linewidths=0, label=name)
-        ax.legend(title="class", markerscale=3, fontsize=9, loc="center left",
+            ax.scatter([], [], s=dot_size, color=color, label=name)
+            if len(classes) <= 20:  # the class name at the class's median code
+                mx, my = np.median(Z[m, 0]), np.median(Z[m, 1])
+                ax.text(mx, my, name, fontsize=16, fontweight="bold", color="black",
+                        ha="center", va="center", zorder=4,
+                        bbox=dict(boxstyle="circle,pad=0.2", fc=color, ec="black", alpha=0.9))
+        ax.legend(title="class", markerscale=2, loc="center left",
                   bbox_to_anchor=(1.01, 0.5), frameon=False)
     ax.set(xlabel=xlabel, ylabel=ylabel)
     return _finish(fig, path, title)
 
 
+@_projector
 def loss_curves(history, path=None, title=None, logy=False):
     """Loss per epoch: ``{'train': [...], 'val': [...]}``, or several runs
     ``{run: {'train': [...], ...}}`` (one colour per run, one line style per curve)."""
@@ -246,7 +284,7 @@ def loss_curves(history, path=None, title=None, logy=False):
                                  f"≤ 0 (min {np.nanmin(v):g}); plot it with logy=False")
             label = name if run is None else f"{run}: {name}"
             ax.plot(np.arange(1, len(v) + 1), v, label=label, lw=1.8,
-                    marker="o" if len(v) <= 30 else None, ms=3,
+                    marker="o" if len(v) <= 30 else None, ms=5,
                     color=f"C{r if nested else names.index(name)}",
                     ls=styles[names.index(name) % len(styles)] if nested else "-")
     ax.set_yscale("log" if logy else "linear")
@@ -254,7 +292,7 @@ def loss_curves(history, path=None, title=None, logy=False):
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     ax.set(xlabel="epoch", ylabel="loss")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=9)
+    ax.legend()
     return _finish(fig, path, title)
 
 
@@ -267,16 +305,17 @@ def _points(a, name, dim, rows=None):
     return a
 
 
+@_projector
 def manifold_2d(points, recon=None, curve=None, vectors=None, path=None, title=None):
     """2-D data (N, 2); optionally its reconstructions r(x) (N, 2), the learned curve (M, 2)
     as a line, and a vector field ``vectors=(starts, ends)`` drawn as arrows x → r(x)."""
     X = _points(points, "points", 2)
     fig = _new_figure((7.6, 5.4))
     ax = fig.add_subplot()
-    ax.scatter(X[:, 0], X[:, 1], s=10, color="0.45", alpha=0.6, linewidths=0, label="data x")
+    ax.scatter(X[:, 0], X[:, 1], s=18, color="0.45", alpha=0.6, linewidths=0, label="data x")
     if recon is not None:
         R = _points(recon, "recon", 2, len(X))
-        ax.scatter(R[:, 0], R[:, 1], s=10, color="C3", alpha=0.8, linewidths=0,
+        ax.scatter(R[:, 0], R[:, 1], s=18, color="C3", alpha=0.8, linewidths=0,
                    label="reconstruction r(x)")
     if curve is not None:
         C = _points(curve, "curve", 2)
@@ -293,14 +332,17 @@ def manifold_2d(points, recon=None, curve=None, vectors=None, path=None, title=N
     ax.set_aspect("equal", adjustable="datalim")
     ax.set(xlabel="x₁", ylabel="x₂")
     # Outside, on the right: a vector field fills the whole plot, so no corner is free.
-    ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, markerscale=1.5)
     return _finish(fig, path, title)
 
 
-def manifold_3d(points, surface=None, colors=None, path=None, title=None, color_label=None):
+@_projector
+def manifold_3d(points, surface=None, colors=None, path=None, title=None, color_label=None,
+                surface_label="learned surface"):
     """3-D data (N, 3), optionally coloured by one value per point (e.g. the position along
-    the true manifold, named by ``color_label``), with the learned surface: an (m, m, 3) grid
-    of decoded points, drawn as a translucent surface with a wireframe."""
+    the true manifold, named by ``color_label``), with a surface: an (m, m, 3) grid of decoded
+    points, drawn as a translucent surface with a wireframe and named in the legend by
+    ``surface_label`` (say what it is: "learned surface", "PCA plane", ...)."""
     X = _points(points, "points", 3)
     fig = _new_figure((7.0, 5.8))
     ax = fig.add_subplot(projection="3d")
@@ -308,10 +350,10 @@ def manifold_3d(points, surface=None, colors=None, path=None, title=None, color_
         c = _to_numpy(colors, "colors").reshape(-1)
         if len(c) != len(X):
             raise ValueError(f"colors has {len(c)} values for {len(X)} points; give one per point")
-        sc = ax.scatter(X[:, 0], X[:, 1], X[:, 2], c=c, cmap="viridis", s=8, depthshade=False)
+        sc = ax.scatter(X[:, 0], X[:, 1], X[:, 2], c=c, cmap="viridis", s=16, depthshade=False)
         fig.colorbar(sc, ax=ax, shrink=0.6, pad=0.08, label=color_label or "colour value")
     else:
-        ax.scatter(X[:, 0], X[:, 1], X[:, 2], s=8, color="0.4", depthshade=False, label="data")
+        ax.scatter(X[:, 0], X[:, 1], X[:, 2], s=16, color="0.4", depthshade=False, label="data")
     if surface is not None:
         G = _to_numpy(surface, "surface")
         if G.ndim != 3 or G.shape[2] != 3:
@@ -320,10 +362,10 @@ def manifold_3d(points, surface=None, colors=None, path=None, title=None, color_
         ax.plot_surface(G[..., 0], G[..., 1], G[..., 2], color="C1", alpha=0.25, linewidth=0)
         ax.plot_wireframe(G[..., 0], G[..., 1], G[..., 2], color="C1", lw=0.6,
                           rstride=max(1, G.shape[0] // 15), cstride=max(1, G.shape[1] // 15),
-                          label="learned surface")
+                          label=surface_label)
     ax.set(xlabel="x₁", ylabel="x₂", zlabel="x₃")
     if surface is not None:
-        ax.legend(fontsize=9, loc="upper left")
+        ax.legend(loc="upper left")
     return _finish(fig, path, title)
 
 
@@ -372,6 +414,7 @@ def _node_label(t):
     return f"{op}: {t.name}\n{shape}" if t.name else f"{op}\n{shape}"
 
 
+@_projector
 def draw_graph(loss, path=None, max_nodes=120):
     """The computation graph behind ``loss``: one box per tensor (a leaf, or the op that made
     it and the shape it made), arrows input → output, columns by depth from the leaves.
@@ -395,7 +438,7 @@ def draw_graph(loss, path=None, max_nodes=120):
         raise ValueError(f"the graph has {len(nodes)} tensors, more than max_nodes={max_nodes} "
                          "can show legibly: draw a smaller piece, or raise max_nodes")
     depth, row, paths, tallest, deepest = _layout(nodes, edges)
-    fig = _new_figure((max(4.0, 1.9 * (deepest + 1) + 0.6), max(2.5, 0.8 * tallest + 0.9)))
+    fig = _new_figure((max(5.0, 2.0 * (deepest + 1) + 0.8), max(3.0, 1.0 * tallest + 1.0)))
     ax = fig.add_subplot()
     ax.set(xlim=(-0.6, deepest + 0.6), ylim=(-tallest / 2 - 0.1, tallest / 2 + 0.1))
     ax.axis("off")
@@ -404,7 +447,7 @@ def draw_graph(loss, path=None, max_nodes=120):
         color = ("#f4a6a6" if k == loss_key else "#fcd9a8" if t._creator is not None
                  else "#b9d7f2" if t.requires_grad else "#dddddd")
         boxes[k] = ax.text(depth[k], -row[k], _node_label(t), ha="center", va="center",
-                           fontsize=9, zorder=3,
+                           fontsize=14, zorder=3,
                            bbox=dict(boxstyle="round,pad=0.4", fc=color, ec="0.3"))
     arrow = dict(arrowstyle="-|>", color="0.25", lw=1.1, shrinkA=5, shrinkB=5)
     for (a, b), path_keys in paths.items():

@@ -60,6 +60,7 @@ lesson = Lesson(
 x_train, _ = lesson.mnist("train", quick_n=1000)
 x_test, y_test = lesson.mnist("test", quick_n=500)
 full_data = len(x_train) == 60_000 and len(x_test) == 10_000
+comparable = full_data and not lesson.quick  # only then do H&S's numbers sit beside ours
 BATCH = 32 if lesson.quick else 128  # quick: more, smaller steps on 1,000 images
 
 
@@ -130,7 +131,7 @@ err_a = {"PCA-20": squared_error(p20.reconstruct, x_test),
          "784-256-64-20 (mirrored)": squared_error(reconstruct_with(deeper), x_test)}
 lesson.table(
     [["PCA-20 (closed form)", err_a["PCA-20"], err_a["PCA-20"] / 784,
-      PCA20_MSE if full_data else None, None, None],
+      PCA20_MSE if comparable else None, None, None],
      ["784-20-784", err_a["784-20-784"], err_a["784-20-784"] / 784, None, epochs_a,
       time_shallow],
      ["784-256-64-20 (mirrored)", err_a["784-256-64-20 (mirrored)"],
@@ -162,7 +163,8 @@ began = time.perf_counter()
 p30 = pca(x_train, 30)
 time_pca = time.perf_counter() - began
 err_b = {"PCA-30": squared_error(p30.reconstruct, x_test)}
-print(f"PCA-30: {err_b['PCA-30']:.3f} squared error per test image (reference 13.87) "
+print(f"PCA-30: {err_b['PCA-30']:.3f} squared error per test image "
+      f"({'reference 13.87' if comparable else 'H&S: 13.87 on the full 60k/10k, not comparable'}) "
       f"in {time_pca:.1f} s")
 
 logistic = MLPAutoencoder([784, 30], latent_activation=None, output_activation=None,
@@ -206,18 +208,26 @@ rows = [["PCA-30 (closed form)", err_b["PCA-30"], REFERENCE["PCA-30"], None, tim
          epochs_logistic, time_logistic],
         [deep_name, err_b["deep AE"], REFERENCE["deep AE"], epochs_deep,
          time_deep]]
-lesson.table(rows, ["model", "ours", "reference", "epochs", "time (s)"],
+ref_header = "reference" if comparable else "H&S (full data)*"
+lesson.table(rows, ["model", "ours", ref_header, "epochs", "time (s)"],
              fmt=["", ".3f", ".2f", "", ".0f"],
              title="(B) squared error per test image, sum over 784 pixels, mean over "
                    f"{len(x_test):,} test images")
+if not comparable:
+    print(f"* H&S trained on 60,000 images for many epochs; this run used {len(x_train):,} "
+          "images and a short training: its numbers are NOT comparable with that column.")
 
 if full_data:
     lesson.check(abs(err_b["PCA-30"] - REFERENCE["PCA-30"]) < 0.02 * REFERENCE["PCA-30"],
                  f"(B) PCA-30 on the full MNIST matches H&S: {err_b['PCA-30']:.3f} vs 13.87")
 if lesson.quick:
+    # 1,000 images and 10 epochs are far too few for the deep AE to overtake logistic PCA and
+    # PCA (here it does not): the quick run of (B) is a smoke run, not a test of the claim.
+    print("(B, quick) SMOKE RUN: 1,000 images and 10 epochs do not test the ordering "
+          "deep < logistic PCA < PCA-30 (run without --quick for that).")
     mean_image = squared_error(lambda x: np.broadcast_to(x_train.mean(axis=0), x.shape), x_test)
-    lesson.check(max(err_b.values()) < mean_image,
-                 f"(B, quick) every model beats the mean image ({mean_image:.1f}): "
+    lesson.smoke(max(err_b.values()) < mean_image,
+                 f"(B) every model trains and beats the mean image ({mean_image:.1f}): "
                  + ", ".join(f"{k} {v:.1f}" for k, v in err_b.items()))
 else:
     lesson.check(err_b["deep AE"] < err_b["logistic PCA"] < err_b["PCA-30"],

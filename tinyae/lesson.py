@@ -16,6 +16,8 @@ prints a header with the title and the claim from the course, and then offers
     lesson.quick, lesson.out, lesson.rng   the flags, the figure folder (a Path), a NumPy Generator
     lesson.table(rows, headers)            measured numbers beside reference numbers
     lesson.check(condition, claim)         prints "✓ claim: ..." or raises "CLAIM FAILED: ..."
+    lesson.smoke(condition, what)          a quick run's sanity check that is NOT the claim:
+                                           prints "· smoke check (not the claim): ..."
     lesson.figure(fig, name)               saves a matplotlib figure under lesson.out
     lesson.mnist(split)                    MNIST (or the embedded subset), sliced in quick mode
     lesson.asarray(a)                      a NumPy array moved to the chosen backend
@@ -68,7 +70,7 @@ class Lesson:
         self.device = "gpu" if self.backend == "cupy" else "cpu"
         self.out = _figure_folder(Path(self.args.out) if self.args.out else Path("out") / name,
                                   parser)
-        self.claims_held = 0
+        self.claims_held = self.smoke_checks = 0
         _projector_style()
         self._start = time.perf_counter()
         make_stdout_safe()
@@ -101,6 +103,15 @@ class Lesson:
         self.claims_held += 1
         print(f"✓ claim: {message}")
 
+    def smoke(self, condition, message):
+        """A quick run's sanity check that does not test the lesson's claim (too little data
+        or training for it): prints "· smoke check (not the claim): message" — never a ✓ — and
+        raises AssertionError("SMOKE CHECK FAILED: message") when it does not hold."""
+        if not bool(condition):
+            raise AssertionError(f"SMOKE CHECK FAILED: {message}")
+        self.smoke_checks += 1
+        print(f"· smoke check (not the claim): {message}")
+
     def figure(self, fig, name):
         """Save a matplotlib figure as lesson.out/name (.png unless name has a suffix, at
         tinyae.viz.DPI = 150 dpi); print and return the path."""
@@ -119,8 +130,10 @@ class Lesson:
         """Print the elapsed time and the number of claims that held; return the seconds."""
         elapsed = time.perf_counter() - self._start
         print(_RULE)
+        smoke = (f", {self.smoke_checks} smoke check(s) passed (not claims)"
+                 if self.smoke_checks else "")
         print(f"Lesson {self.number:02d} done in {elapsed:.1f} s: "
-              f"{self.claims_held} claim(s) held.")
+              f"{self.claims_held} claim(s) held{smoke}.")
         return elapsed
 
     def asarray(self, a, dtype=None):

@@ -7,6 +7,8 @@
 #     linear:  h = W₁x + b₁ (2),          r = W₂h + b₂ (3)          the best plane = PCA
 #     deep:    h = F₁(x) = W₂ tanh(W₁x + b₁) + b₂            3 → 64 → 2
 #              r = F₂(h) = W₄ tanh(W₃h + b₃) + b₄            2 → 64 → 3
+#     (the deep AE's weights are numbered layer by layer, so its W₂ is the encoder's second
+#     layer; in the linear AE, as in lessons 06 and 09, W₂ is the decoder)
 #
 # A linear AE trained on squared error ends up spanning the top-2 principal subspace, so it
 # can only flatten the saddle onto a plane and lose its height x₃ − (its plane). The deep AE's

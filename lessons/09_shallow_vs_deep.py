@@ -6,7 +6,7 @@
 #
 # (B) The network of Hinton & Salakhutdinov (2006), 784-1000-500-250-30 mirrored, with a
 #     linear code and logistic (sigmoid) output units, against
-#       PCA-30            the best linear code: r = μ + V₃₀ᵀV₃₀(x − μ)        reference 13.87
+#       PCA-30            the best linear code: r = μ + U₃₀U₃₀ᵀ(x − μ)        reference 13.87
 #       logistic PCA      784-30-784, linear code, sigmoid output, trained      reference  8.01
 #       deep AE           reference 3.00 (RBM pretraining + long fine-tuning; we train end to
 #                         end with Adam for a fixed wall-clock budget instead)

@@ -83,7 +83,7 @@ def reconstruct(model, x):
 # %%
 noises = {f"masking ν = {MASK:g}": MaskingNoise(MASK, seed=lesson.seed),
           f"Gaussian σ = {SIGMA:g}": GaussianNoise(SIGMA, seed=lesson.seed)}
-print(f"784 → {HIDDEN} → 784, {N_TRAIN:,} training images, {EPOCHS} epochs each")
+print(f"784 → {HIDDEN} → 784, {len(x_train):,} training images, {EPOCHS} epochs each")
 plain = train_ae(None, lesson.seed)
 daes = {name: train_ae(noise, lesson.seed + 1 + i)
         for i, (name, noise) in enumerate(noises.items())}

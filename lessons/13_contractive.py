@@ -67,7 +67,7 @@ def train(regularizers, seed):
     return model
 
 
-print(f"784 → {HIDDEN} sigmoid → 784, {N_TRAIN:,} training images, {EPOCHS} epochs, λ = {LAMBDA}")
+print(f"784 → {HIDDEN} sigmoid → 784, {len(x_train_np):,} training images, {EPOCHS} epochs, λ = {LAMBDA}")
 plain = train([], lesson.seed)
 cae = train([Contractive(LAMBDA)], lesson.seed)
 

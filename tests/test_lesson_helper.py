@@ -113,6 +113,12 @@ def test_table_counts_combining_bars_as_zero_width(tmp_path):
     assert a.index(" | ") == b.index(" | ") + 1   # z̄ is two code points but one column
 
 
+def test_table_bars_in_text_keep_the_markdown_table_whole(tmp_path):
+    text = make(tmp_path).table([["|cos| > 0.95", 3]], ["count of", "max |ΔW̄| / max |W̄|"])
+    assert all(line.count("|") == 3 for line in text.splitlines())  # 2 columns, 3 separators
+    assert "max ∣ΔW̄∣ / max ∣W̄∣" in text and "∣cos∣ > 0.95" in text
+
+
 def test_table_per_column_format_and_ints(tmp_path):
     text = make(tmp_path).table([[12345, 0.5, 0.25]], ["n", "a", "b"], fmt=[".0f", ".2f", ".1e"])
     assert "12,345" in text and "0.50" in text and "2.5e-01" in text

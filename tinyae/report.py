@@ -7,8 +7,11 @@ import numpy
 def format_table(rows, headers, fmt=".4g"):
     """rows (a list of sequences, one per line) under ``headers`` as aligned columns, also a
     valid Markdown table: floats get ``fmt`` (or one format per column), None is shown as "—",
-    columns of numbers are right-aligned so that digits line up."""
+    columns of numbers are right-aligned so that digits line up. A "|" inside a header or a
+    cell (|x|, |cos|) would end the Markdown cell: it is written as "∣" (U+2223), which looks
+    the same."""
     rows = [list(r) for r in rows]
+    headers = [_bar_safe(h) for h in headers]
     fmts = [fmt] * len(headers) if isinstance(fmt, str) else list(fmt)
     if len(fmts) != len(headers):
         raise ValueError(f"table: {len(fmts)} formats for {len(headers)} columns; give "
@@ -17,7 +20,7 @@ def format_table(rows, headers, fmt=".4g"):
         if len(r) != len(headers):
             raise ValueError(f"table: row {i} has {len(r)} cells but there are "
                              f"{len(headers)} headers ({headers}); give one cell per column")
-    cells = [[_format_cell(v, f) for v, f in zip(r, fmts)] for r in rows]
+    cells = [[_bar_safe(_format_cell(v, f)) for v, f in zip(r, fmts)] for r in rows]
     widths = [max([_width(h)] + [_width(r[j]) for r in cells]) for j, h in enumerate(headers)]
     # A column of numbers (None = missing, shown as —) is right-aligned, so digits line up.
     numeric = [bool(rows) and all(_is_number(r[j]) or r[j] is None for r in rows)
@@ -30,6 +33,11 @@ def format_table(rows, headers, fmt=".4g"):
     rule = "|" + "|".join(("-" * (w + 1) + ":") if num else "-" * (w + 2)
                           for w, num in zip(widths, numeric)) + "|"
     return "\n".join([line(headers), rule] + [line(r) for r in cells])
+
+
+def _bar_safe(text):
+    """A table cell's text with every "|" written as "∣", so the Markdown table stays whole."""
+    return str(text).replace("|", "\u2223")
 
 
 def _width(text):

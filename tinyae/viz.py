@@ -212,8 +212,8 @@ def _class_colors(k):
 @_projector
 def latent_scatter(codes, labels, path=None, title=None, max_points=3000, dot_size=22):
     """Codes (N, d) as a 2-D scatter coloured by class, each class's name drawn at its
-    median code. d > 2 is projected onto its first two principal components: centre,
-    SVD  Z − z̄ = U S Vᵀ, plot (Z − z̄) V[:, :2]. At most ``max_points`` codes are drawn
+    median code. d > 2 is projected onto its first two principal components, named as in
+    the course (rows = samples): centre, SVD  Z − 1z̄ᵀ = V S Uᵀ, plot (Z − 1z̄ᵀ) U[:, :2]. At most ``max_points`` codes are drawn
     (a random subset, in random order) as dots of ``dot_size`` points²."""
     Z = _to_numpy(codes, "codes")
     if Z.ndim != 2 or Z.shape[1] < 2:
@@ -221,10 +221,10 @@ def latent_scatter(codes, labels, path=None, title=None, max_points=3000, dot_si
     xlabel, ylabel = "code unit 1", "code unit 2"
     if Z.shape[1] > 2:
         centred = Z - Z.mean(axis=0)
-        _, s, Vt = np.linalg.svd(centred, full_matrices=False)
+        _, s, Ut = np.linalg.svd(centred, full_matrices=False)  # centred = V S Uᵀ
         share = s ** 2 / max(float((s ** 2).sum()), 1e-300)
         d = Z.shape[1]
-        Z = centred @ Vt[:2].T
+        Z = centred @ Ut[:2].T
         xlabel = f"PC 1 of the {d}-D codes ({share[0]:.0%} of variance)"
         ylabel = f"PC 2 ({share[1]:.0%} of variance)"
     fig = _new_figure((7.6, 6.2))

@@ -82,8 +82,22 @@ def test_in_a_notebook_the_kernel_flags_are_ignored(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
     monkeypatch.setattr(sys, "argv", ["ipykernel_launcher.py", "-f", "kernel.json", "--quick"])
     monkeypatch.chdir(tmp_path)
-    lesson = Lesson(2, "Notebook", claim="c")
-    assert lesson.quick is True and lesson.out == Path("out/02_notebook")
+    lesson = Lesson(99, "Notebook", claim="c")  # no lessons/99_*.py: named from the title
+    assert lesson.quick is True and lesson.out == Path("out/99_notebook")
+
+
+def test_in_a_notebook_the_folder_is_named_as_the_script(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    monkeypatch.setattr(sys, "argv", ["ipykernel_launcher.py", "-f", "kernel.json"])
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.setenv("TINYAE_QUICK", "1")  # how a notebook chooses quick mode
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lessons").mkdir()
+    (tmp_path / "lessons" / "42_topic_words.py").write_text("")
+    lesson = Lesson(42, "A title unlike the file name", claim="c")
+    assert lesson.quick is True and lesson.out == Path("out/42_topic_words")
+    monkeypatch.setenv("JPY_SESSION_NAME", str(tmp_path / "42_from_the_notebook.ipynb"))
+    assert Lesson(42, "A title", claim="c").out == Path("out/42_from_the_notebook")
 
 
 def test_bad_number(tmp_path):

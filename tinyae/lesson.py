@@ -184,7 +184,8 @@ def _parse_flags(name, number, title, claim, argv, add_arguments):
         prog=Path(sys.argv[0]).name if sys.argv and sys.argv[0] else name,
         description=f"Lesson {number:02d}: {title}. Claim: {claim}")
     parser.add_argument("--quick", action="store_true",
-                        help="run a small version in seconds (used by the test suite)")
+                        help="run a small version in seconds (used by the test suite; in a "
+                             "notebook: %%env TINYAE_QUICK=1)")
     parser.add_argument("--out", metavar="DIR", default=None,
                         help=f"where figures go (default: out/{name}/)")
     parser.add_argument("--backend", choices=("numpy", "cupy"), default=None,
@@ -204,6 +205,8 @@ def _parse_flags(name, number, title, claim, argv, add_arguments):
         args = parser.parse_known_args(sys.argv[1:])[0]
     else:
         args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if os.environ.get("TINYAE_QUICK", "").lower() in ("1", "true", "yes"):
+        args.quick = True  # a notebook's way to choose quick mode: %env TINYAE_QUICK=1
     if args.backend is not None:
         try:
             backend.set_backend(args.backend)
@@ -268,10 +271,21 @@ def _in_notebook():
 
 
 def _default_name(number, title):
-    """The lesson's folder name: the script's file name when it starts with NN_, else NN_title."""
-    stem = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else ""
-    if re.match(rf"{number:02d}_\w+$", stem):
-        return stem
+    """The lesson's folder name: the script's file name when it starts with NN_, else NN_title.
+    In a notebook (sys.argv[0] is the kernel) the script's name is found from the notebook's
+    name (Jupyter's $JPY_SESSION_NAME) or, failing that, as the one lessons/NN_*.py file,
+    so that out/ folders are named alike from a script and from a notebook."""
+    stems = [Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else ""]
+    if _in_notebook():
+        stems.append(Path(os.environ.get("JPY_SESSION_NAME", "")).stem)
+        for folder in (Path.cwd(), Path.cwd() / "lessons",
+                       Path(__file__).resolve().parents[1] / "lessons"):
+            found = sorted(folder.glob(f"{number:02d}_*.py")) if folder.is_dir() else []
+            if len(found) == 1:
+                stems.append(found[0].stem)
+    for stem in stems:
+        if re.match(rf"{number:02d}_\w+$", stem):
+            return stem
     slug = re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
     return f"{number:02d}_{slug}"
 

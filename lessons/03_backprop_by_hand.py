@@ -245,7 +245,7 @@ eps_grid = np.logspace(-12, -1, 12 if lesson.quick else 45)
 f_w = lambda v: 0.5 * (sigmoid(v * x + b0) - t) ** 2  # noqa: E731  (L as a function of w)
 err_central = [abs((f_w(w0 + e) - f_w(w0 - e)) / (2 * e) - wbar) for e in eps_grid]
 err_forward = [abs((f_w(w0 + e) - f_w(w0)) / e - wbar) for e in eps_grid]
-fig, ax = plt.subplots(figsize=(5.5, 3.6))
+fig, ax = plt.subplots(figsize=(7.5, 5.2))
 floor = 1e-17  # an error of exactly 0 cannot be drawn on a log axis
 ax.loglog(eps_grid, np.maximum(err_central, floor), "o-", ms=3,
           label="central (f(w+ε) − f(w−ε))/2ε")
@@ -254,7 +254,7 @@ ax.axvline(EPS, color="k", ls="--", lw=1, label=f"ε = {EPS:g} (used above)")
 ax.set_xlabel("ε")
 ax.set_ylabel("|finite difference − w̄|")
 ax.set_title("(a) error of finite differences for w̄")
-ax.legend()
+ax.legend(loc="lower left")  # the corner the curves leave free
 fig.tight_layout()
 lesson.figure(fig, "finite_difference_error")
 best = eps_grid[int(np.argmin(err_central))]

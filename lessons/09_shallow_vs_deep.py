@@ -260,7 +260,8 @@ ax.set_yticks([t for t in ticks if low <= t <= high], minor=False)
 ax.set_yticks([], minor=True)
 ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
 ax.set_ylabel("squared error per test image")
-ax.legend()
+ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)  # curves fill the plot
+fig.set_size_inches(10, 5)
 lesson.figure(fig, "test_error_curves")
 
 lesson.done()

@@ -17,6 +17,21 @@ DEFAULT_FLOAT = numpy.float32
 _cupy = None
 _backend_name = "numpy"
 
+# The one mechanism for device arrays: a registry of array types → the module that made them.
+# CuPy registers itself when it is loaded; the strict CPU stand-in (tinyae.testing.strict) the
+# same way. ``_LOADERS`` names the modules ``set_backend`` can choose; ``_device`` is the one
+# that 'gpu' means in ``to_device`` / ``Tensor.to('gpu')`` (CuPy unless another was chosen).
+_ARRAY_TYPES = {}
+_LOADERS = {}
+_device = "cupy"
+
+
+def register_array_module(name, array_type, module):
+    """Teach tinyae a device array module: arrays of ``array_type`` belong to ``module`` (which
+    offers NumPy's functions, ``asarray`` and ``asnumpy``)."""
+    _ARRAY_TYPES[array_type] = module
+    _LOADERS.setdefault(name, lambda: module)
+
 
 def _load_cupy():
     global _cupy
@@ -30,7 +45,17 @@ def _load_cupy():
                 "`pip install tinyae[gpu]` on a machine with an NVIDIA GPU "
                 f"(the import failed with: {err})") from err
         _cupy = cupy
+        register_array_module("cupy", cupy.ndarray, cupy)
     return _cupy
+
+
+def _load_strict():
+    from .testing import strict
+    register_array_module("strict", strict.StrictArray, strict)
+    return strict
+
+
+_LOADERS.update(cupy=_load_cupy, strict=_load_strict)
 
 
 def cupy_available():
@@ -43,18 +68,21 @@ def cupy_available():
 
 
 def set_backend(name):
-    """Choose where new tensors are created: 'numpy' (CPU) or 'cupy' (GPU)."""
-    global _backend_name, _env_error
-    if name not in ("numpy", "cupy"):
-        raise ValueError(f"unknown backend {name!r}: choose 'numpy' or 'cupy'")
-    if name == "cupy":
-        _load_cupy()
+    """Choose where new tensors are created: 'numpy' (CPU), 'cupy' (GPU) or 'strict' (the CPU
+    stand-in for a GPU that tests use: tinyae.testing.strict). Choosing a device module also
+    makes it the one that 'gpu' means."""
+    global _backend_name, _env_error, _device
+    if name != "numpy" and name not in _LOADERS:
+        raise ValueError(f"unknown backend {name!r}: choose 'numpy', 'cupy' or 'strict'")
+    if name != "numpy":
+        _LOADERS[name]()
+        _device = name
     _backend_name, _env_error = name, None
 
 
 def get_backend():
-    """The name of the current default backend, 'numpy' or 'cupy' (None while $TINYAE_BACKEND
-    names one that cannot be used; see ``environment_error``)."""
+    """The name of the current default backend, 'numpy', 'cupy' or 'strict' (None while
+    $TINYAE_BACKEND names one that cannot be used; see ``environment_error``)."""
     return _backend_name
 
 
@@ -63,16 +91,17 @@ def default_module():
     if _backend_name is None:
         raise RuntimeError(f"{_env_error}; unset it (or set it to numpy), or call "
                            "tinyae.backend.set_backend('numpy')")
-    return _load_cupy() if _backend_name == "cupy" else numpy
+    return numpy if _backend_name == "numpy" else _LOADERS[_backend_name]()
 
 
 def get_array_module(*arrays):
-    """The array module (numpy or cupy) the given arrays live in; numpy for plain data."""
-    if _cupy is not None:
+    """The array module (numpy, cupy, ...) the given arrays (or Tensors) live in; numpy for
+    plain data."""
+    if _ARRAY_TYPES:
         for a in arrays:
-            a = getattr(a, "data", a) if not isinstance(a, (numpy.ndarray, numpy.generic)) else a
-            if isinstance(a, _cupy.ndarray):
-                return _cupy
+            module = _ARRAY_TYPES.get(type(a)) or _ARRAY_TYPES.get(type(getattr(a, "data", None)))
+            if module is not None:
+                return module
     return numpy
 
 
@@ -83,8 +112,8 @@ def ignore_overflow():
 
 
 def is_array(a):
-    """True for a NumPy or CuPy array."""
-    return isinstance(a, numpy.ndarray) or (_cupy is not None and isinstance(a, _cupy.ndarray))
+    """True for a NumPy array or a registered device array (CuPy's, the strict stand-in's)."""
+    return isinstance(a, numpy.ndarray) or type(a) in _ARRAY_TYPES
 
 
 def device_name(device):
@@ -93,20 +122,23 @@ def device_name(device):
     if isinstance(device, str):
         if device in ("cpu", "numpy"):
             return "cpu"
-        if device in ("gpu", "cupy", "cuda") or device.startswith("cuda:"):
+        if device in ("gpu", "cupy", "cuda", "strict") or device.startswith("cuda:"):
             return "gpu"
     return None
 
 
 def to_device(array, device):
-    """Copy an array to 'cpu' (NumPy) or 'gpu' (CuPy); a no-op when it is already there."""
+    """Copy an array to 'cpu' (NumPy) or 'gpu' (CuPy, or the device module chosen with
+    ``set_backend``); a no-op when it is already there."""
     name = device_name(device)
     if name == "cpu":
-        if _cupy is not None and isinstance(array, _cupy.ndarray):
-            return _cupy.asnumpy(array)
-        return numpy.asarray(array)
+        module = _ARRAY_TYPES.get(type(array))
+        return module.asnumpy(array) if module is not None else numpy.asarray(array)
     if name == "gpu":
-        return _load_cupy().asarray(array)
+        module = _LOADERS[_device]()
+        if type(array) in _ARRAY_TYPES and _ARRAY_TYPES[type(array)] is not module:
+            array = to_device(array, "cpu")
+        return module.asarray(array)
     raise ValueError(f"unknown device {device!r}: choose 'cpu' or 'gpu' "
                      "('cuda' also means the GPU)")
 

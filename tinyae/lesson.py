@@ -8,7 +8,7 @@ which parses the standard flags
 
     --quick          a small version that runs in seconds (the test suite uses it)
     --out DIR        where figures go (default: out/NN_name/ under the current directory)
-    --backend NAME   numpy (CPU, default) or cupy (GPU)
+    --backend NAME   numpy (CPU, default), cupy (GPU) or strict (the CPU stand-in for a GPU)
     --seed N         seed of ``lesson.rng`` (default 0)
 
 prints a header with the title and the claim from the course, and then offers
@@ -67,7 +67,7 @@ class Lesson:
             parser.error(str(err))
         threads.limit(self.threads)
         self.backend = backend.get_backend()
-        self.device = "gpu" if self.backend == "cupy" else "cpu"
+        self.device = "cpu" if self.backend == "numpy" else "gpu"
         self.out = _figure_folder(Path(self.args.out) if self.args.out else Path("out") / name,
                                   parser)
         self.claims_held = self.smoke_checks = 0
@@ -188,7 +188,7 @@ def _parse_flags(name, number, title, claim, argv, add_arguments):
                              "notebook: %%env TINYAE_QUICK=1)")
     parser.add_argument("--out", metavar="DIR", default=None,
                         help=f"where figures go (default: out/{name}/)")
-    parser.add_argument("--backend", choices=("numpy", "cupy"), default=None,
+    parser.add_argument("--backend", choices=("numpy", "cupy", "strict"), default=None,
                         help="array module: numpy (CPU) or cupy (GPU); default: numpy, "
                              "or $TINYAE_BACKEND")
     parser.add_argument("--seed", type=_seed, default=0, help="random seed, 0 or more (default 0)")

@@ -70,17 +70,29 @@ def _pair(pred, target, who):
     return pred, target
 
 
-def _check_unit_interval(who, name, t, hint, nan_ok=False):
+def _outside(data, nan_ok):
+    return ((data < 0) | (data > 1)) if nan_ok else ~((data >= 0) & (data <= 1))
+
+
+def _check_unit_interval(who, name, t, hint, nan_ok=False, also=None):
     """Values must lie in [0, 1]. NaN does not, except in a prediction (``nan_ok``): a diverged
-    model's NaN flows into the loss, where fit() reports it and anomaly mode finds its op."""
-    data = t.data
-    outside = ((data < 0) | (data > 1)) if nan_ok else ~((data >= 0) & (data <= 1))
-    if data.size and bool(outside.any()):
-        xp = backend.get_array_module(data)
-        low, high = float(xp.nanmin(data)), float(xp.nanmax(data))
-        nan = " and NaN" if bool(xp.isnan(data).any()) else ""
-        raise ValueError(f"{who}: {name} must lie in [0, 1], got values from {low:g} to "
-                         f"{high:g}{nan}; {hint}")
+    model's NaN flows into the loss, where fit() reports it and anomaly mode finds its op.
+
+    ``also``: a second (name, tensor, hint, nan_ok) checked in the same pass. The check reads one
+    flag back from the device (a host transfer and a GPU sync per call, the price of refusing bad
+    targets); checking two tensors together keeps it to one."""
+    checks = [(name, t, hint, nan_ok)] + ([also] if also is not None else [])
+    flags = [_outside(c[1].data, c[3]).any() for c in checks if c[1].data.size]
+    if not flags or not bool(flags[0] if len(flags) == 1 else flags[0] | flags[1]):
+        return
+    for name, t, hint, nan_ok in checks:
+        data = t.data
+        if data.size and bool(_outside(data, nan_ok).any()):
+            xp = backend.get_array_module(data)
+            low, high = float(xp.nanmin(data)), float(xp.nanmax(data))
+            nan = " and NaN" if bool(xp.isnan(data).any()) else ""
+            raise ValueError(f"{who}: {name} must lie in [0, 1], got values from {low:g} to "
+                             f"{high:g}{nan}; {hint}")
 
 
 # --- reconstruction --------------------------------------------------------------------------
@@ -108,8 +120,8 @@ def bce(pred, target, eps=1e-7, reduction="mean"):
     ``bce_with_logits`` is exact and stable and keeps the gradient σ(z) − y everywhere."""
     pred, target = _pair(pred, target, "bce")
     _check_unit_interval("bce", "pred (probabilities)", pred,
-                         "for raw scores (logits) use bce_with_logits", nan_ok=True)
-    _check_unit_interval("bce", "the targets", target, _TARGET_HINT)
+                         "for raw scores (logits) use bce_with_logits", nan_ok=True,
+                         also=("the targets", target, _TARGET_HINT, False))
     p = F.clip(pred, eps, 1 - eps)
     loss = -(target * F.log(p) + (1 - target) * F.log(1 - p))
     return _reduce(loss, reduction, "bce")

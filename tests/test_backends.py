@@ -45,8 +45,7 @@ def test_the_stand_in_refuses_numpy_on_its_data(leak):
 def test_a_planted_numpy_exp_in_an_op_is_caught(monkeypatch, on_strict):
     """Plant ``numpy.exp`` in Exp's forward: NumPy does not notice, the stand-in does."""
     monkeypatch.setattr(OPS["Exp"], "forward", lambda self, x: np.exp(x))
-    assert np.allclose(tinyae.exp(tinyae.tensor(np.zeros(2), device="cpu")).numpy(), 1) \
-        if "device" in tinyae.tensor.__code__.co_varnames else True
+    assert np.allclose(tinyae.exp(tinyae.Tensor(np.zeros(2))).numpy(), 1)   # NumPy: unnoticed
     with pytest.raises(TypeError, match="ufunc|NumPy"):
         tinyae.exp(tinyae.Tensor(strict.asarray(np.zeros(2))))
 

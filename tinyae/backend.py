@@ -105,6 +105,21 @@ def get_array_module(*arrays):
     return numpy
 
 
+def on_default(array):
+    """A host (NumPy) array moved onto the current default backend (itself on NumPy): for
+    constants a model builds on the host, such as fixed position embeddings."""
+    xp = default_module()
+    return array if xp is numpy or not isinstance(array, numpy.ndarray) else xp.asarray(array)
+
+
+def synchronize(xp):
+    """Wait for the device of module ``xp`` to finish its queued work (before reading a timer);
+    nothing to wait for on NumPy or the strict stand-in."""
+    cuda = getattr(xp, "cuda", None)
+    if cuda is not None:
+        cuda.Device().synchronize()
+
+
 def ignore_overflow():
     """A context in which an overflow to ±inf is expected and not warned about (NumPy warns;
     CuPy never does), e.g. e⁻ᶻ in σ(z) = 1/(1 + e⁻ᶻ) for z ≪ 0, which then gives 0."""

@@ -159,9 +159,10 @@ class DataLoader:
             fields = []
             for t in ds.tensors:
                 data = t.data if isinstance(t, Tensor) else t
-                if not isinstance(index, slice):
-                    index = get_array_module(data).asarray(index)  # CuPy indexes with a device array
-                rows = data[index]
+                # CuPy indexes with a device array; each field with its own (images on the
+                # GPU, labels on the CPU is allowed)
+                rows = data[index if isinstance(index, slice)
+                            else get_array_module(data).asarray(index)]
                 fields.append(Tensor(rows) if isinstance(t, Tensor) else rows)
             return tuple(fields)
         indices = range(index.start, index.stop) if isinstance(index, slice) else index

@@ -14,6 +14,7 @@ the whole, unmasked image, tokens averaged) serves other tasks.
 """
 import numpy
 
+from .. import backend
 from .. import functional as F
 from .. import nn
 from ..autograd import no_grad
@@ -57,7 +58,8 @@ class MaskedAutoencoder(nn.Module):
                                      for _ in range(depth)])
         self.norm = nn.LayerNorm(dim)
         self.decoder_embed = nn.Linear(dim, decoder_dim, rng=rng)
-        self.mask_token = nn.Parameter(numpy.zeros((1, 1, decoder_dim), dtype=numpy.float32))
+        self.mask_token = nn.Parameter(backend.default_module().zeros((1, 1, decoder_dim),
+                                                                      dtype=numpy.float32))
         self.register_buffer("decoder_pos_embed", sincos_pos_embed_2d(decoder_dim, grid)[None])
         self.decoder_blocks = nn.ModuleList(
             [TransformerBlock(decoder_dim, decoder_heads or heads, mlp_ratio, rng=rng)

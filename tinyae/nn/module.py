@@ -100,7 +100,7 @@ class Module:
         """Register state that is saved in ``state_dict`` and moved by ``to()`` but not trained
         (e.g. BatchNorm's running mean). Later assignments to ``self.<name>`` stay buffers."""
         if tensor is not None and not isinstance(tensor, Tensor):
-            tensor = Tensor(tensor)
+            tensor = Tensor(backend.on_default(tensor))   # on the backend the parameters use
         self.__dict__.setdefault("_buffer_names", set()).add(name)
         setattr(self, name, tensor)
 

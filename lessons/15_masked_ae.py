@@ -27,7 +27,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-from tinyae import losses, nn, no_grad, optim, viz
+from tinyae import backend, losses, nn, no_grad, optim, viz
 from tinyae.data import DataLoader
 from tinyae.lesson import Lesson
 from tinyae.models import MaskedAutoencoder
@@ -139,14 +139,19 @@ def predictions(model, x, ratio, seed, batch=1000):
     with no_grad():
         for i in range(0, len(x), batch):
             p, m = model(x[i:i + batch], mask_ratio=ratio, rng=rng)
-            preds.append(p.data)
-            masks.append(m)
+            preds.append(backend.to_numpy(p.data))   # to the host (from a GPU)
+            masks.append(backend.to_numpy(getattr(m, "data", m)))
     return np.concatenate(preds), np.concatenate(masks)
 
 
-test_patches = patchify(x_test, PATCH, 28)
-mean_patch = patchify(x_train, PATCH, 28).reshape(-1, PATCH * PATCH).mean(axis=0)
-mean_image_patches = patchify(x_train.mean(axis=0, keepdims=True), PATCH, 28)
+def host(a):
+    """A NumPy array of a Tensor or array on any backend (the scoring below runs on the host)."""
+    return backend.to_numpy(getattr(a, "data", a))
+
+
+test_patches = host(patchify(x_test, PATCH, 28))
+mean_patch = host(patchify(x_train, PATCH, 28)).reshape(-1, PATCH * PATCH).mean(axis=0)
+mean_image_patches = host(patchify(x_train.mean(axis=0, keepdims=True), PATCH, 28))
 pred, mask = predictions(mae, x_test, MAIN, seed=1000 + lesson.seed)
 errors = {"mean patch": masked_mse(mean_patch, test_patches, mask),
           "training-set mean image": masked_mse(mean_image_patches, test_patches, mask),
@@ -162,10 +167,11 @@ lesson.table([[k, v, v / errors["MAE"]] for k, v in errors.items()],
 # unsure; pasting the visible patches back shows only what was invented.
 
 # %%
-masked, recon, pixel_mask = mae.reconstruct(x_test[:12], seed=7)
+masked, recon, pixel_mask = (host(a) for a in mae.reconstruct(x_test[:12], seed=7))
+originals = host(x_test[:12])
 shown_masked = np.where(pixel_mask == 1, 0.5, masked)
-pasted = np.where(pixel_mask == 1, recon, x_test[:12])
-fig = viz.image_grid([x_test[:12], shown_masked, np.clip(recon, 0, 1), np.clip(pasted, 0, 1)],
+pasted = np.where(pixel_mask == 1, recon, originals)
+fig = viz.image_grid([originals, shown_masked, np.clip(recon, 0, 1), np.clip(pasted, 0, 1)],
                      row_titles=["original", "masked 75%", "reconstruction", "+ visible pasted"],
                      title=f"MAE on test digits: {(28 // PATCH) ** 2} patches of {PATCH}×{PATCH}, "
                            f"{int(MAIN * 100)}% hidden")

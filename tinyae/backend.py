@@ -167,7 +167,9 @@ def as_array(data, dtype=None, xp=None):
     """Turn user data into an array following the dtype policy above."""
     if is_array(data):
         return data if dtype is None else data.astype(dtype, copy=False)
-    xp = xp or default_module()
+    # A NumPy scalar is host data like a NumPy array (e.g. what an op's NumPy reduction
+    # returns): it stays on NumPy; Python numbers and lists go to the default backend.
+    xp = xp or (numpy if isinstance(data, numpy.generic) else default_module())
     if dtype is None:
         arr = numpy.asarray(data)
         # Python numbers and lists become float32; NumPy scalars and bool data keep their dtype.

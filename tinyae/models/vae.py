@@ -175,7 +175,7 @@ class VAE(Autoencoder):
     def interpolate(self, x_a, x_b, steps=8):
         """Decoded images along the straight line from μ(x_a) to μ(x_b) in z-space, ends
         included: shape (steps, …) for single images x_a, x_b, or (N, steps, …) for batches."""
-        single = _batch(x_a) is not getattr(x_a, "data", x_a)   # _batch added an axis
+        single = _ndim(x_a) == 1
         with no_grad():
             a = self.encode(_batch(x_a)).data
             b = self.encode(_batch(x_b)).data
@@ -226,7 +226,12 @@ class VAE(Autoencoder):
         return result
 
 
+def _ndim(x):
+    data = x.data if isinstance(x, Tensor) else x
+    return data.ndim if backend.is_array(data) else np.ndim(data)  # np.ndim only on host data
+
+
 def _batch(x):
     """A batch of one for a single flat image."""
     data = x.data if isinstance(x, Tensor) else x
-    return data[None] if (data.ndim if backend.is_array(data) else np.ndim(data)) == 1 else data
+    return data[None] if _ndim(data) == 1 else data

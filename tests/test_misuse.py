@@ -641,3 +641,11 @@ def test_a_one_element_tensor_formats_like_a_number():
     assert f"{Tensor(np.array(1.23456)):.3f}" == "1.235"
     assert f"{Tensor(np.array([0.5], 'float32')):.2e}" == "5.00e-01"
     assert f"{Tensor(np.array([1.0, 2.0]))}".startswith("tensor(")
+
+
+def test_an_error_signal_has_its_inputs_dtype():
+    x = tinyae.tensor([1.0, 2.0], requires_grad=True)        # float32
+    (x * np.array([1.0, 2.0])).sum().backward()              # met by a float64 array
+    assert x.grad.dtype == np.float32 and x.grad.data.tolist() == [1.0, 2.0]
+    g, = tinyae.grad((x * np.array([3.0, 3.0])).sum(), [x], create_graph=True)
+    assert g.dtype == np.float32

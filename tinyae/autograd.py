@@ -329,7 +329,8 @@ def _call_backward(fn, ybar):
 
 
 def _check_signal(fn, i, x, xbar):
-    """An input's error signal must be a Tensor of a shape that sums back to the input's."""
+    """An input's error signal must be a Tensor of a shape that sums back to the input's, and
+    it gets the input's dtype."""
     if not isinstance(xbar, Tensor):
         if not backend.is_array(xbar):
             raise TypeError(f"{type(fn).__name__}.backward returned a {type(xbar).__name__} as "
@@ -342,6 +343,11 @@ def _check_signal(fn, i, x, xbar):
             f"{type(fn).__name__}.backward returned an error signal of shape {got} for input {i}, "
             f"which has shape {shape}: x̄ must have x's shape (or a shape that broadcasting "
             "sums back to it)")
+    if xbar.dtype != x.dtype:
+        # x̄ has x's dtype, as in PyTorch: a float32 weight met by a float64 array (or a user
+        # backward computing in float64) must not get a float64 .grad.
+        from .functional import astype
+        xbar = astype(xbar, x.dtype)
     return xbar
 
 

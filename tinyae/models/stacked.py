@@ -53,9 +53,9 @@ def _train_ae(model, x, x_val, epochs, batch_size, lr, seed, progress):
     reconstruction error (nats per example) on x_val, without noise or penalty."""
     def reconstruction(m, xb):
         return m.reconstruction_loss(m(xb), xb)
-    return fit(model, optimizer=optim.Adam(model.parameters(), lr=lr),
-               train_loader=DataLoader(x, batch_size=batch_size, shuffle=True, seed=seed),
-               epochs=epochs, val_loader=DataLoader(x_val, batch_size=1000),
+    return fit(model, optim.Adam(model.parameters(), lr=lr),
+               DataLoader(x, batch_size=batch_size, shuffle=True, seed=seed), epochs,
+               val_loader=DataLoader(x_val, batch_size=1000),
                metrics={"reconstruction": reconstruction}, seed=seed, progress=progress,
                verbose=False)
 
@@ -164,10 +164,9 @@ def fine_tune(model, x, y, epochs_last=0, epochs_all=10, batch_size=128, lr=1e-3
         model.encoder.requires_grad_(not frozen)
         params = model.head.parameters() if frozen else model.parameters()
         rate = lr_last if (frozen and lr_last is not None) else lr
-        histories[step] = fit(model, optimizer=optim.Adam(params, lr=rate),
-                              train_loader=DataLoader(x, y, batch_size=batch_size, shuffle=True,
-                                                      seed=seed),
-                              epochs=epochs, seed=seed, progress=progress, verbose=False)
+        histories[step] = fit(model, optim.Adam(params, lr=rate),
+                              DataLoader(x, y, batch_size=batch_size, shuffle=True, seed=seed),
+                              epochs, seed=seed, progress=progress, verbose=False)
     model.encoder.requires_grad_(True)
     return histories
 
@@ -177,3 +176,16 @@ def error_rate(model, x, y, batch_size=1000):
     logits = encode_all(model, x, batch_size)
     predicted = backend.to_numpy(logits).argmax(axis=1)
     return float((predicted != backend.to_numpy(y)).mean())
+
+
+def linear_probe(features_train, y_train, features_test, y_test, epochs=10, batch_size=128,
+                 lr=3e-3, seed=0):
+    """Softmax regression on frozen features (raw pixels, or an encoder's codes from
+    ``encode_all``): the test error of a Linear(d, 10) trained alone with Adam."""
+    n_classes = int(backend.to_numpy(y_train).max()) + 1
+    clf = Linear(features_train.shape[1], n_classes, rng=seed)
+    fit(clf, optim.Adam(clf.parameters(), lr=lr),
+        DataLoader(features_train, y_train, batch_size=batch_size, shuffle=True, seed=seed),
+        epochs, loss_fn=losses.cross_entropy, target="label", seed=seed, progress=False,
+        verbose=False)
+    return error_rate(clf, features_test, y_test)

@@ -153,6 +153,67 @@ lesson.check(abs(kl["mean_h"] - RHO) < rho_tol * RHO,
              f"ρ = {RHO}")
 
 # %% [markdown]
+# ## A fourth regulariser: dropout on the code
+# The course lists four ways to keep an overcomplete AE from copying: sparsity, denoising,
+# contraction, and dropout on the hidden layer. Dropout zeroes each code unit with
+# probability p while training (and scales the others by 1/(1 − p)), so no single unit can
+# carry a pixel on its own: r(x) must survive losing any fraction p of h. Does that stop the
+# copying? Same model as "plain" (ReLU code, tied weights), with `dropout=p` on the code.
+
+# %%
+DROPOUTS = (0.5,) if lesson.quick else (0.1, 0.25, 0.5)
+dropout_stats = {0.0: (plain["mse"], plain["mse_noise"])}
+dropout_recon = {}
+for p_drop in DROPOUTS:
+    model = MLPAutoencoder([P * P, HIDDEN], latent_activation="relu", tied=True,
+                           dropout=p_drop, output_activation=None, reconstruction="sse",
+                           rng=lesson.seed)
+    print(f"training dropout p = {p_drop} ...")
+    fit(model, optim.Adam(model.parameters(), lr=5e-3),
+        DataLoader(lesson.asarray(x_train), batch_size=BATCH, shuffle=True, seed=lesson.seed),
+        epochs=EPOCHS, seed=lesson.seed, verbose=False, progress=not lesson.quick)
+    model.eval()
+    (_, r), (_, r_noise) = run(model, x_test), run(model, noise)
+    dropout_stats[p_drop] = (float(((r - x_test) ** 2).mean()),
+                             float(((r_noise - noise) ** 2).mean()))
+    dropout_recon[p_drop] = r_noise
+lesson.table([[p_drop, m, mn, mn / noise_var] for p_drop, (m, mn) in dropout_stats.items()],
+             ["dropout p on the code", "MSE patches", "MSE noise", "noise variance left"],
+             fmt=".4g", title="the plain overcomplete AE (p = 0) and with dropout on its code")
+p_max = max(DROPOUTS)
+mse_drop, noise_drop = dropout_stats[p_max]
+factor = 5 if lesson.quick else 10
+lesson.check(noise_drop > factor * plain["mse_noise"],
+             f"dropout p = {p_max} on the code stops the near-identity: noise MSE "
+             f"{noise_drop:.2e} vs the plain AE's {plain['mse_noise']:.2e} "
+             f"({noise_drop / plain['mse_noise']:.0f}× > {factor}×)")
+lesson.check(noise_drop / mse_drop > plain["mse_noise"] / plain["mse"],
+             f"... and it copies noise worse relative to digits: noise/patch MSE "
+             f"{noise_drop / mse_drop:.1f} vs the plain AE's "
+             f"{plain['mse_noise'] / plain['mse']:.1f}")
+
+# %%
+import matplotlib.pyplot as plt  # noqa: E402
+
+ps = sorted(dropout_stats)
+fig, ax = plt.subplots(figsize=(7.5, 4.8))
+ax.plot(ps, [dropout_stats[q][1] for q in ps], "o-", lw=2.5, ms=8, label="noise patches")
+ax.plot(ps, [dropout_stats[q][0] for q in ps], "s-", lw=2.5, ms=8, label="digit patches")
+for name, colour in (("L1", "tab:green"), ("KL", "tab:purple")):
+    ax.axhline(stats[name]["mse_noise"], color=colour, ls="--", lw=1.5,
+               label=f"{name}-sparse AE, noise")
+ax.axhline(noise_var, color="k", ls=":", lw=1.5, label="noise variance (r = mean)")
+ax.set_yscale("log")
+ax.set_xlabel("dropout probability p on the code (0 = plain AE)", fontsize=13)
+ax.set_ylabel("reconstruction MSE (test)", fontsize=13)
+ax.set_xticks(ps)
+ax.tick_params(labelsize=12)
+ax.grid(alpha=0.3, which="both")
+ax.legend(fontsize=11, loc="lower right")
+ax.set_title(f"64 → {HIDDEN} → 64 overcomplete AE: dropout on the code", fontsize=14)
+lesson.figure(fig, "dropout")
+
+# %% [markdown]
 # ## Pictures: reconstructions of patches and of noise, and the filters
 # The plain AE's filters look like noise (any basis will do for the identity). Many of the
 # L1 model's are small localised pieces of strokes. The KL model's stay noisy: Ng's recipe
@@ -161,8 +222,10 @@ lesson.check(abs(kl["mean_h"] - RHO) < rho_tol * RHO,
 # %%
 show = slice(0, 12)
 fig = viz.image_grid([x_test[show]] + [recons[n][0][show] for n in models] +
-                     [noise[show]] + [recons[n][1][show] for n in models],
-                     row_titles=["patches", "plain", "L1", "KL", "noise", "plain", "L1", "KL"],
+                     [noise[show]] + [recons[n][1][show] for n in models] +
+                     [dropout_recon[p_max][show]],
+                     row_titles=["patches", "plain", "L1", "KL", "noise", "plain", "L1", "KL",
+                                 f"dropout {p_max}"],
                      image_shape=(P, P),
                      title="digit patches and noise, and what each autoencoder returns")
 lesson.figure(fig, "reconstructions")

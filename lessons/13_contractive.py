@@ -22,7 +22,7 @@
 # %%
 import numpy as np
 
-from tinyae import Tensor, losses, nn, no_grad, optim, viz
+from tinyae import Tensor, no_grad, optim, viz
 from tinyae.data import DataLoader
 from tinyae.lesson import Lesson
 from tinyae.models import (Contractive, MLPAutoencoder, jacobian_norm_sq,
@@ -51,8 +51,8 @@ BATCH = 32 if lesson.quick else 128
 LAMBDA = 1.0
 LR = 1e-2 if lesson.quick else 3e-3   # quick: few steps, so bigger ones
 
-x_train_np, y_train_np = lesson.mnist("train", n=N_TRAIN)
-x_test_np, y_test_np = lesson.mnist("test", n=10_000, quick_n=500)
+x_train_np, _ = lesson.mnist("train", n=N_TRAIN)
+x_test_np, _ = lesson.mnist("test", n=10_000, quick_n=500)
 x_train, x_test = lesson.asarray(x_train_np), lesson.asarray(x_test_np)
 
 
@@ -185,32 +185,16 @@ fig = viz.weight_tiles(cae.encoder[0].weight, n=64, title=f"CAE encoder filters 
 lesson.figure(fig, "cae_filters")
 
 # %% [markdown]
-# ## Optional: how useful are the codes for classification?
-# A softmax regression (tinyae, Adam, 10 epochs) on the CAE codes vs on raw pixels. NOT the
-# paper's protocol (which used an SVM/MLP on codes of a 1000-unit CAE and fine-tuning); only
-# a sign of whether the codes keep the class information.
+# ## Are the codes useful for classification?
+# Not here. A softmax regression on the codes of *this* CAE (300 units, fewer than the 784
+# pixels, 8 epochs on 20,000 images) did worse than on the raw pixels (9.36% vs 7.81% test
+# error on full MNIST, when this lesson still showed that table): a small undercomplete code
+# trained briefly for reconstruction is not a classifier's feature set, and the table said
+# the opposite of the paper. Lesson 14 (pretraining) asks the question with the literature's
+# protocol: the codes of overcomplete (1000-unit) DAEs and CAEs trained on all 60,000 images
+# as features for a linear classifier, and greedy stacks of CAEs and DAEs as the
+# initialisation of a deep classifier that is then fine-tuned (Rifai et al. 2011: 1.14% test
+# error with 1000 units and fine-tuning).
 
 # %%
-def softmax_regression_error(features_train, features_test, seed):
-    clf = nn.Linear(features_train.shape[1], 10, rng=seed)
-    fit(clf, optim.Adam(clf.parameters(), lr=3e-3),
-        DataLoader(features_train, y_train_np.astype(np.int64), batch_size=128, shuffle=True,
-                   seed=seed), epochs=10, loss_fn=losses.cross_entropy, target="label",
-        seed=seed, verbose=False, progress=False)
-    with no_grad():
-        predicted = clf(Tensor(features_test)).numpy().argmax(axis=1)
-    return float((predicted != y_test_np).mean())
-
-
-with no_grad():
-    codes_train = cae.encode(x_train).numpy()
-    codes_test = cae.encode(x_test).numpy()
-err_pixels = softmax_regression_error(x_train_np, x_test_np, lesson.seed)
-err_codes = softmax_regression_error(codes_train, codes_test, lesson.seed)
-lesson.table([["raw pixels (784)", 100 * err_pixels, None],
-              [f"CAE codes ({HIDDEN})", 100 * err_codes, None],
-              ["CAE, 1000 hidden, Rifai et al. 2011 (different protocol)", None, 1.14]],
-             ["softmax regression on", "test error % (measured)", "reference %"], fmt=".2f",
-             title=f"{len(y_train_np):,} training / {len(y_test_np):,} test labels")
-
 lesson.done()

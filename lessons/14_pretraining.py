@@ -56,14 +56,14 @@ N_UNLABELLED = 2000 if Q else 60_000    # images used without labels for pretrai
 PER_CLASS = 20 if Q else 100            # "few labels": this many per class
 SEEDS = [lesson.seed] if Q else [lesson.seed + k for k in range(3)]
 PRE_EPOCHS = 6 if Q else 3              # per greedy layer
-E2E_EPOCHS = 8 if Q else 3              # the deep AE trained end to end
+E2E_EPOCHS = 6 if Q else 3              # the deep AE trained end to end
 PRE_BATCH = 32 if Q else 128
 PRE_LR = 3e-3
 NOISE, LAMBDA = 0.25, 0.3               # SdA masking fraction; CAE contraction weight
 FEW = dict(epochs_last=10 if Q else 20, epochs_all=30 if Q else 50, batch_size=32 if Q else 64, lr=1e-3, lr_last=3e-3)
 ALL = dict(epochs_last=1, epochs_all=2, batch_size=32 if Q else 128, lr=1e-3, lr_last=3e-3)
 PROBE_EPOCHS = 10 if Q else 5
-OVER_EPOCHS = 3 if Q else 2
+OVER_EPOCHS = 2
 
 x_train, y_train = lesson.mnist("train", n=N_UNLABELLED, quick_n=N_UNLABELLED)
 x_test, y_test = lesson.mnist("test", quick_n=1000)

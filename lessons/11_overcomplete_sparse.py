@@ -24,6 +24,7 @@
 # Run: `python lessons/11_overcomplete_sparse.py [--quick] [--out DIR] [--seed N]`
 
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 
 from tinyae import no_grad, optim, viz
@@ -194,8 +195,6 @@ lesson.check(noise_drop / mse_drop > plain["mse_noise"] / plain["mse"],
              f"{plain['mse_noise'] / plain['mse']:.1f}")
 
 # %%
-import matplotlib.pyplot as plt  # noqa: E402
-
 ps = sorted(dropout_stats)
 fig, ax = plt.subplots(figsize=(7.5, 4.8))
 ax.plot(ps, [dropout_stats[q][1] for q in ps], "o-", lw=2.5, ms=8, label="noise patches")

@@ -62,6 +62,11 @@ BATCH = 128
 x_train, _ = lesson.mnist("train", quick_n=3000)
 x_test, y_test = lesson.mnist("test", quick_n=500)
 x_train, x_test = lesson.asarray(x_train), lesson.asarray(x_test)
+# PyTorch's numbers are for the full 60,000 training images; on the embedded subset (or in quick
+# mode) there is nothing of PyTorch's to compare with, so no reference column and no ≤ 106 claim.
+COMPARABLE = not lesson.quick and len(x_train) == 60_000
+if not COMPARABLE:
+    REFERENCE = [None] * 10
 
 model = VAE([784, 400], latent=20, likelihood="bernoulli", rng=lesson.seed)
 print(f"{model.num_parameters():,} parameters: encoder 784-400-(20, 20), decoder 20-400-784")
@@ -97,7 +102,7 @@ def after_epoch(epoch, history):
     curve["seconds"].append(history["epoch_time"][-1] + time.perf_counter() - began)
     print(f"epoch {epoch:2d}  train {history['train_loss'][-1]:7.2f}  test {loss:7.2f} "
           f"(reconstruction {reconstruction:6.2f} + KL {kl:5.2f})  "
-          + ("" if lesson.quick else f"PyTorch {PYTORCH[epoch - 1]:7.2f}  ")
+          + (f"PyTorch {PYTORCH[epoch - 1]:7.2f}  " if COMPARABLE else "")
           + f"{curve['seconds'][-1]:5.1f} s")
 
 
@@ -110,7 +115,7 @@ train_seconds = time.perf_counter() - start
 
 # %%
 rows = [[e + 1, history["train_loss"][e], curve["test"][e], REFERENCE[e],
-         None if lesson.quick else curve["test"][e] - PYTORCH[e],
+         curve["test"][e] - PYTORCH[e] if COMPARABLE else None,
          curve["reconstruction"][e], curve["kl"][e],
          curve["seconds"][e]] for e in range(EPOCHS)]
 lesson.table(rows, ["epoch", "train loss", "test loss", "PyTorch test loss", "difference",
@@ -119,11 +124,11 @@ lesson.table(rows, ["epoch", "train loss", "test loss", "PyTorch test loss", "di
              title=f"−ELBO in nats per image ({len(x_train):,} training, {len(x_test):,} test "
                    f"images); {train_seconds / EPOCHS:.1f} s per epoch (train + test)")
 final = curve["test"][-1]
-if lesson.quick:
-    lesson.check(final < curve["test"][0] < 250,
-                 f"smoke run ({len(x_train):,} images, {EPOCHS} epochs): the test loss falls, "
-                 f"{curve['test'][0]:.1f} → {final:.1f} nats per image (the full claim, ≤ 106 "
-                 "after 10 epochs on full MNIST, is checked in the real run)")
+if not COMPARABLE:
+    lesson.smoke(final < curve["test"][0] < 250,
+                 f"{len(x_train):,} training images, {EPOCHS} epochs: the test loss falls, "
+                 f"{curve['test'][0]:.1f} → {final:.1f} nats per image (the claim, ≤ 106 after "
+                 "10 epochs, is about full MNIST: get it with `tinyae data download`)")
 else:
     lesson.check(final <= 106, f"test loss after {EPOCHS} epochs {final:.2f} ≤ 106 nats per "
                                f"image (PyTorch: {PYTORCH[-1]:.2f})")

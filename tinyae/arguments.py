@@ -7,7 +7,10 @@
 
 This module imports nothing from tinyae, so any file may use it.
 """
+import argparse
 import numbers
+import os
+from pathlib import Path
 
 import numpy
 
@@ -61,3 +64,43 @@ def as_generator(rng=None):
         return numpy.random.default_rng(rng)
     raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, got "
                     f"{type(rng).__name__} (make one with numpy.random.default_rng(seed))")
+
+
+# --- command-line flags (the CLI and the lessons) --------------------------------------------
+def positive(kind):
+    """An argparse type: a positive finite int or float, else a one-line usage error (exit 2),
+    e.g. ``type=positive(int)``."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"must be positive and finite, got {text}")
+        return value
+    parse.__name__ = f"positive {kind.__name__}"
+    return parse
+
+
+def seed_flag(text):
+    """An argparse type for a random seed: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def writable_folder(path):
+    """``path`` as a Path, created if needed and checked by writing a file in it, so a run
+    fails before any work rather than when it first saves. OSError saying why otherwise."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"{path} is a file, not a folder")
+    path.mkdir(parents=True, exist_ok=True)
+    probe = path / f".tinyae-write-test-{os.getpid()}"
+    probe.write_bytes(b"")
+    probe.unlink()
+    return path

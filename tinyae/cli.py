@@ -21,6 +21,7 @@ from pathlib import Path
 
 import tinyae
 from tinyae import threads
+from tinyae.arguments import positive, seed_flag, writable_folder
 
 
 class UsageError(Exception):
@@ -28,20 +29,15 @@ class UsageError(Exception):
 
 
 def writable_dir(path, option="--out"):
-    """Create ``path`` if needed and check that files can be written in it, before any work is
-    done (a run must not train for minutes and then fail to save). UsageError otherwise."""
-    path = Path(path)
+    """``path`` created and checked to be writable before any work is done (a run must not
+    train for minutes and then fail to save). UsageError otherwise."""
     try:
-        if path.exists() and not path.is_dir():
-            raise UsageError(f"{option} {path} is a file, not a folder; choose a folder")
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".tinyae-write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        return writable_folder(path)
+    except NotADirectoryError:
+        raise UsageError(f"{option} {path} is a file, not a folder; choose a folder") from None
     except OSError as err:
         raise UsageError(f"{option} {path}: cannot write there ({err.strerror or err}); "
                          "choose a folder you can write to") from None
-    return path
 
 
 # --- lessons ---------------------------------------------------------------------------------
@@ -258,29 +254,6 @@ def cmd_info(args):
 
 
 # --- the parser ------------------------------------------------------------------------------
-def _positive(kind):
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
-        if not 0 < value < float("inf"):
-            raise argparse.ArgumentTypeError(f"must be positive and finite, got {text}")
-        return value
-    parse.__name__ = f"positive {kind.__name__}"
-    return parse
-
-
-def _seed(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
 def make_parser():
     parser = argparse.ArgumentParser(prog="tinyae", description="tinyae: backprop and autoencoders "
                                      "from scratch. Run `tinyae COMMAND -h` for a command's options.")
@@ -304,11 +277,11 @@ def make_parser():
                        description=build_model.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", choices=MODELS)
     p.add_argument("--data", choices=("mnist", "fashion"), default="mnist")
-    p.add_argument("--epochs", type=_positive(int), default=10)
-    p.add_argument("--batch-size", type=_positive(int), default=256)
-    p.add_argument("--lr", type=_positive(float), default=1e-3, help="Adam's learning rate")
-    p.add_argument("--latent", type=_positive(int), default=32, help="code size k")
-    p.add_argument("--seed", type=_seed, default=0, help="random seed, 0 or more")
+    p.add_argument("--epochs", type=positive(int), default=10)
+    p.add_argument("--batch-size", type=positive(int), default=256)
+    p.add_argument("--lr", type=positive(float), default=1e-3, help="Adam's learning rate")
+    p.add_argument("--latent", type=positive(int), default=32, help="code size k")
+    p.add_argument("--seed", type=seed_flag, default=0, help="random seed, 0 or more")
     p.add_argument("--out", default="runs/train", help="folder for model.npz, figures, checkpoints")
     p.add_argument("--quick", action="store_true", help="2,000 training images, no download")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy
 
 from . import backend, threads
+from .arguments import positive, seed_flag, writable_folder  # noqa: F401 (positive: for lessons)
 from .report import format_table, make_stdout_safe
 
 _RULE = "═" * 78
@@ -191,7 +192,7 @@ def _parse_flags(name, number, title, claim, argv, add_arguments):
     parser.add_argument("--backend", choices=("numpy", "cupy", "strict"), default=None,
                         help="array module: numpy (CPU) or cupy (GPU); default: numpy, "
                              "or $TINYAE_BACKEND")
-    parser.add_argument("--seed", type=_seed, default=0, help="random seed, 0 or more (default 0)")
+    parser.add_argument("--seed", type=seed_flag, default=0, help="random seed, 0 or more (default 0)")
     parser.add_argument("--threads", type=positive(int), default=None,
                         help="BLAS threads (default: the cores not already busy, or "
                              "$TINYAE_THREADS; see tinyae/threads.py)")
@@ -221,41 +222,10 @@ def _figure_folder(out, parser):
     """``out``, created and checked to be writable now, not after minutes of training when the
     first figure is saved (a usage error otherwise)."""
     try:
-        if out.exists() and not out.is_dir():
-            raise NotADirectoryError(f"{out} is a file, not a folder")
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".tinyae-write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        return writable_folder(out)
     except OSError as err:
         parser.error(f"--out {out}: cannot write figures there ({err.strerror or err}); "
                      "choose a folder you can write to")
-    return out
-
-
-def positive(kind):
-    """An argparse type for a lesson's own options: a positive finite int or float, else a
-    one-line usage error (exit status 2), e.g. ``type=positive(int)``."""
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
-        if not 0 < value < float("inf"):
-            raise argparse.ArgumentTypeError(f"must be positive and finite, got {text}")
-        return value
-    parse.__name__ = f"positive {kind.__name__}"
-    return parse
-
-
-def _seed(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
 
 
 def _projector_style():

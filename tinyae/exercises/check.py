@@ -1,0 +1,174 @@
+"""Grading a folder of exercise files: ``check_folder``, ``check_file``, ``format_table``."""
+import importlib.util
+import textwrap
+import traceback
+import unicodedata
+from collections import namedtuple
+from pathlib import Path
+
+import numpy
+
+from ..autograd import enable_grad, grad
+from ..gradcheck import _check_function, _check_second_order, _Outcome
+from ..tensor import Tensor
+from .make import EXERCISES, SEED, _bar, _class_name, _input_names
+
+
+# --- checking a folder --------------------------------------------------------------------------
+Row = namedtuple("Row", "exercise status second where yours expected message")
+Row.__doc__ = ("One line of the report: status 'ok' | 'FAIL' | 'not done' | 'error'; second "
+               "'ok' | 'FAIL' | 'n/a (NumPy)' | '-'; the worst element of x̄ with the student's "
+               "and tinyae's value there; the message explaining a failure.")
+EPS, ATOL, RTOL = 1e-6, 1e-8, 1e-6  # gradcheck's defaults
+
+
+def check_folder(folder):
+    """Check every exercise file of ``folder`` (files with an ``EXERCISE = ...`` line); rows."""
+    paths = [p for p in Path(folder).glob("*.py")
+             if "\nEXERCISE = " in p.read_text(encoding="utf-8", errors="replace")]
+    order = list(EXERCISES)
+    paths.sort(key=lambda p: (order.index(p.stem) if p.stem in order else len(order), p.stem))
+    return [check_file(p) for p in paths]
+
+
+def check_file(path):
+    """Grade one student file: x̄ against tinyae's op, then finite differences, then (bonus) the
+    second order; a ``Row``."""
+    path = Path(path).resolve()
+    try:
+        module = _load(path)
+        spec = EXERCISES[module.EXERCISE]
+        student = getattr(module, _class_name(spec.op))
+    except Exception as err:  # noqa: BLE001  (a broken hand-in is a result, not a crash)
+        return Row(path.stem, "error", "-", "", None, None, _student_line(path, err))
+    inputs = spec.sample(numpy.random.default_rng(SEED))
+    run = _run_backward(student, spec, inputs, path)
+    if isinstance(run, Row):
+        return run._replace(exercise=path.stem)
+    names, (xbars, ref_xbars) = _input_names(spec.op), run
+    (i, k), yours, expected, wrong = _worst(xbars, ref_xbars)
+    row = Row(path.stem, "ok", "-", f"{_bar(names[i])}{list(k)}", yours, expected, "")
+
+    def fn(*xs):
+        return student.apply(*xs, **spec.params)
+    fd = _guarded(lambda: _check_function(fn, inputs, EPS, ATOL, RTOL, None, SEED), path)
+    if wrong or not fd.ok:
+        mismatch = (f"your {_bar(names[i])} (input {i}) at element {k} is {yours:.10g}; tinyae's "
+                    f"{_class_name(spec.op)} gives {expected:.10g} for the same inputs and ȳ\n")
+        return row._replace(status="FAIL", message=(mismatch if wrong else "")
+                            + "finite differences: " + (fd.message if not fd.ok else "agree"))
+    detached = [n for n, x, r in zip(names, xbars, ref_xbars)
+                if r.requires_grad and not getattr(x, "requires_grad", False)]
+    if detached:
+        return row._replace(second="n/a (NumPy)", message=(
+            f"second order needs a backward written with tinyae ops: your {_bar(detached[0])} "
+            "is not built from tinyae ops on Tensors (it is a NumPy array, or made from .data), "
+            "so it cannot be differentiated again. First order is fine."))
+    so = _guarded(lambda: _check_second_order(fn, inputs, EPS, ATOL, RTOL, None, SEED), path)
+    return row._replace(second="ok" if so.ok else "FAIL",
+                        message="" if so.ok else "second order: " + so.message)
+
+
+def _load(path):
+    spec = importlib.util.spec_from_file_location(f"tinyae_exercise_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _problem(status, message, where=""):
+    return Row("", status, "-", where, None, None, message)
+
+
+def _run_backward(student, spec, inputs, path):
+    """The student's x̄ and tinyae's for the same inputs and ȳ, or a Row saying what went wrong."""
+    xs = [Tensor(a.copy(), requires_grad=True) for a in inputs]
+    refs = [Tensor(a.copy(), requires_grad=True) for a in inputs]
+    names = _input_names(spec.op)
+    reference = spec.reference or spec.op.apply
+    ref_y = reference(*refs, **spec.params)
+    # gradcheck's own ȳ for seed SEED: its finite-difference report multiplies by the same one
+    ybar = Tensor(numpy.random.default_rng(SEED).standard_normal(ref_y.shape), copy=False)
+    ref_xbars = grad(ref_y, refs, grad_outputs=ybar, create_graph=True)
+    try:
+        y = student.apply(*xs, **spec.params)
+        if y.shape != ref_y.shape or not numpy.allclose(y.data, ref_y.data):
+            return _problem("error", f"your forward gives a different y from tinyae's "
+                            f"{_class_name(spec.op)}: leave forward as it was generated")
+        with enable_grad():  # what run_backward does with create_graph=True
+            xbars = y._creator.backward(ybar)
+    except NotImplementedError:
+        return _problem("not done", "backward still raises NotImplementedError")
+    except Exception as err:  # noqa: BLE001
+        return _problem("error", _student_line(path, err))
+    xbars = tuple(xbars) if isinstance(xbars, (tuple, list)) else (xbars,)
+    if len(xbars) != len(xs):
+        return _problem("FAIL", f"your Function {_class_name(spec.op)} returned {len(xbars)} "
+                        f"error signal(s) for {len(xs)} input(s); return "
+                        f"{', '.join(_bar(n) for n in names)}")
+    for i, (xbar, x) in enumerate(zip(xbars, xs)):
+        shape = getattr(xbar, "shape", None)
+        if shape is None or tuple(shape) != tuple(x.shape):
+            got = f"x̄ of shape {tuple(shape)}" if shape is not None else repr(xbar)[:40]
+            return _problem("FAIL", f"your Function {_class_name(spec.op)} returned {got} for "
+                            f"input {i} ({names[i]}) of shape {tuple(x.shape)}: x̄ must have its "
+                            "input's shape" + (" (sum ȳ over the axes the input was broadcast "
+                                               "along)" if shape and len(shape) >= x.ndim else ""),
+                            f"{_bar(names[i])} shape")
+    return xbars, ref_xbars
+
+
+def _worst(xbars, ref_xbars):
+    """((input, element), yours, tinyae's, failed): the element furthest outside the tolerance,
+    or, where every element is inside it, the one with the largest |difference|."""
+    candidates = []
+    for i, (xbar, ref) in enumerate(zip(xbars, ref_xbars)):
+        mine = numpy.asarray(getattr(xbar, "data", xbar), dtype="float64")
+        theirs = ref.data
+        diff = numpy.nan_to_num(numpy.abs(mine - theirs), nan=numpy.inf)  # a NaN is the worst
+        excess = diff - ATOL - RTOL * numpy.abs(theirs)
+        score = excess if excess.max() > 0 else diff
+        k = numpy.unravel_index(int(score.argmax()), score.shape)
+        candidates.append((excess[k] > 0, score[k], i, k, mine[k], theirs[k]))
+    failed, _, i, k, mine, theirs = max(candidates, key=lambda c: c[:2])
+    return (i, tuple(int(j) for j in k)), float(mine), float(theirs), bool(failed)
+
+
+def _guarded(check, path):
+    """A gradcheck outcome; a crash in the student's code becomes a failed one naming the line."""
+    try:
+        return check()
+    except Exception as err:  # noqa: BLE001
+        return _Outcome(False, float("nan"), _student_line(path, err))
+
+
+def _student_line(path, err):
+    """'sigmoid.py, line 23: return ybar * y(1 - y) -> TypeError: ...' — the last line of the
+    student's file in the traceback (else the innermost line), then the error."""
+    frames = traceback.extract_tb(err.__traceback__)
+    mine = [f for f in frames if Path(f.filename).resolve() == path] or frames[-1:]
+    where = f"{Path(mine[-1].filename).name}, line {mine[-1].lineno}: {mine[-1].line} -> " \
+        if mine else ""
+    return f"{where}{type(err).__name__}: {err}".replace("\n", " ")
+
+
+def format_table(rows):
+    """The rows as the text table ``tinyae exercises check`` prints."""
+    def number(v):
+        return "" if v is None else f"{v:.6g}"
+    header = ["exercise", "1st order", "2nd (bonus)", "worst element", "yours", "tinyae"]
+    cells = [header] + [[r.exercise, r.status, r.second, r.where, number(r.yours),
+                         number(r.expected)] for r in rows]
+    def width(text):
+        return len(unicodedata.normalize("NFC", text).replace("\u0304", ""))  # x̄: one column
+    widths = [max(width(c[i]) for c in cells) for i in range(len(header))]
+    lines = ["  ".join(c + " " * (w - width(c)) for c, w in zip(row, widths)).rstrip()
+             for row in cells]
+    lines.insert(1, "-" * len(lines[0]))
+    passed = sum(r.status == "ok" for r in rows)
+    lines.append(f"{passed} of {len(rows)} exercises pass (first order); "
+                 f"{sum(r.second == 'ok' for r in rows)} pass the second order too")
+    for r in rows:
+        if r.message:
+            lines.append(textwrap.indent(f"{r.exercise}: {r.message}", "    ")[2:])
+    return "\n".join(lines)

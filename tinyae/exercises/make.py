@@ -1,0 +1,244 @@
+"""The exercises and their files: the catalogue (EXERCISES) and ``write``."""
+import dis
+import inspect
+import sys
+import textwrap
+import types
+import unicodedata
+from collections import namedtuple
+from pathlib import Path
+
+import numpy
+
+from .. import functional as F
+from ..autograd import OPS, Function
+from ..tensor import Tensor
+
+
+# --- the one exercise that is not a single registered op: conv2d is a composition of them --------
+class _Conv2d(Function):  # (the _ keeps it out of the op sweep; its reference is F.conv2d)
+    """y = x ⋆ w: 2-D convolution (cross-correlation, as in PyTorch) of x (N, C_in, H, W) with
+    w (C_out, C_in, kH, kW), zero padding ``self.padding``, stride 1; y is (N, C_out, H_out, W_out);
+    w̄_mat = Ȳ colsᵀ,  x̄ = col2im(w_matᵀ Ȳ)  with cols = im2col(x), Ȳ = ȳ as (C_out, H_out·W_out·N)"""
+    def forward(self, x, w):
+        return conv2d(Tensor(x, copy=False), Tensor(w, copy=False), padding=self.padding).data
+
+    def backward(self, ybar):
+        x, w = self.inputs
+        c_out, kernel = w.shape[0], w.shape[2:]
+        ybar_mat = ybar.transpose(1, 2, 3, 0).reshape(c_out, -1)  # (C_out, H_out·W_out·N)
+        cols = im2col(x, kernel, padding=self.padding)           # (C_in·kH·kW, H_out·W_out·N)
+        wbar = (ybar_mat @ cols.T).reshape(w.shape)
+        xbar = col2im(w.reshape(c_out, -1).T @ ybar_mat, x.shape, kernel, padding=self.padding)
+        return xbar, wbar
+
+
+conv2d, im2col, col2im = F.conv2d, F.im2col, F.col2im
+
+
+# --- the exercises ------------------------------------------------------------------------------
+Exercise = namedtuple("Exercise", "op sample params note solution reference",
+                      defaults=({}, "", None, None))
+Exercise.__doc__ = """``op`` the Function it is made from, ``sample(rng)`` its inputs, ``params`` its
+fixed parameters, ``note`` a line for the student, ``solution`` a backward body where the op's own
+is not the answer, ``reference`` the function x̄ is compared with (default ``op.apply``)."""
+
+
+def _normal(*shapes):
+    return lambda rng: tuple(rng.standard_normal(s) for s in shapes)
+
+
+EXERCISES = {
+    "sigmoid": Exercise(OPS["Sigmoid"], _normal((3, 4))),
+    "tanh": Exercise(OPS["Tanh"], _normal((3, 4))),
+    "exp": Exercise(OPS["Exp"], _normal((3, 4))),
+    "log": Exercise(OPS["Log"], lambda rng: (rng.uniform(0.5, 2.0, (3, 4)),)),
+    "relu": Exercise(OPS["ReLU"], lambda rng: (rng.choice([-1.0, 1.0], (3, 4))
+                                               * rng.uniform(0.1, 1.1, (3, 4)),)),
+    "bias_add": Exercise(
+        OPS["Add"], _normal((3, 3), (3,)),
+        note="a is a batch of 3 rows, b a bias of 3 numbers added to every row (broadcast): "
+             "b̄ must have b's shape.",
+        solution="return ybar, ybar.sum(axis=0)  # b̄ = Σ over the batch (tinyae's Add leaves "
+                 "this sum to the engine)\n"),
+    "sum": Exercise(OPS["Sum"], _normal((3, 4)), dict(axis=1, keepdims=False)),
+    "mean": Exercise(OPS["Mean"], _normal((3, 4)), dict(axis=0, keepdims=False)),
+    "matmul": Exercise(OPS["MatMul"], _normal((3, 4), (4, 4))),
+    "softmax": Exercise(OPS["Softmax"], _normal((3, 4)), dict(axis=-1)),
+    "log_softmax": Exercise(OPS["LogSoftmax"], _normal((3, 4)), dict(axis=-1),
+                            note="log_softmax is the log-probability of cross-entropy: "
+                                 "L = −Σ targets ⊙ log_softmax(z)."),
+    "conv2d": Exercise(_Conv2d, _normal((2, 2, 4, 4), (3, 2, 3, 3)), dict(padding=1),
+                       note="tinyae.functional's im2col and col2im may help (or loop in NumPy).",
+                       reference=lambda x, w, padding: F.conv2d(x, w, padding=padding)),
+}
+SEED = 0  # every exercise's inputs and ȳ come from default_rng(SEED): the same in class and grading
+
+
+def check_names(names):
+    """The exercise names asked for, in order; ValueError listing the available ones otherwise."""
+    unknown = [n for n in names if n not in EXERCISES]
+    if unknown:
+        raise ValueError(f"unknown exercise(s) {', '.join(unknown)}; the exercises are "
+                         f"{', '.join(EXERCISES)}")
+    return list(dict.fromkeys(names))
+
+
+# --- writing the files --------------------------------------------------------------------------
+def write(folder, names=None, force=False, formulas=False, solutions=False):
+    """Write one ``NAME.py`` per exercise and a README.md into ``folder``; the paths written.
+
+    An existing non-empty folder is refused (FileExistsError) unless ``force``. ``formulas`` keeps
+    the whole docstring (the backward formula too: an exercise in turning maths into code);
+    ``solutions`` writes the op's own backward instead of the stub (the instructor's copy)."""
+    names = check_names(names or list(EXERCISES))
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"{folder} is a file, not a folder")
+    if folder.is_dir() and any(folder.iterdir()) and not force:
+        raise FileExistsError(f"{folder} is not empty; choose a new folder or pass --force to "
+                              "overwrite the exercise files in it")
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in names:
+        paths.append(folder / f"{name}.py")
+        paths[-1].write_text(exercise_source(name, formulas, solutions), encoding="utf-8")
+    paths.append(folder / "README.md")
+    paths[-1].write_text(readme(names), encoding="utf-8")
+    return paths
+
+
+def exercise_source(name, formulas=False, solution=False):
+    """The text of one exercise file (deterministic: the same op gives the same file)."""
+    spec = EXERCISES[name]
+    op = spec.op
+    inputs = _input_names(op)
+    ybar = list(inspect.signature(op.backward).parameters)[1]
+    used = _globals_used(op.forward) + (_globals_used(op.backward) if solution and not spec.solution
+                                        else [])
+    imports = ["import numpy as np", "", "import tinyae.functional as F",
+               "from tinyae import Function"] + _imports(op, used)
+    where = Path(inspect.getfile(op)).relative_to(Path(__file__).resolve().parents[2])
+    header = (f'"""Exercise {name}: the backward pass of {_class_name(op)}.\n\n'
+              f"Generated by `tinyae exercises new` from tinyae's own {_class_name(op)} ({where}).\n"
+              'Grade it with `tinyae exercises check FOLDER` (see README.md)."""\n')
+    body = (_solution_body(spec) if solution else _stub_body(name, spec, inputs, ybar))
+    return (header + "\n".join(dict.fromkeys(imports)) + f'\n\nEXERCISE = "{name}"\n\n\n'
+            f"class {_class_name(op)}(Function):\n"
+            + textwrap.indent(_docstring(spec, inputs, formulas), "    ")
+            + inspect.getsource(op.forward) + "\n"
+            + f"    def backward(self, {ybar}):\n" + textwrap.indent(body, "        "))
+
+
+def _class_name(op):
+    return op.__name__.lstrip("_")
+
+
+def _input_names(op):
+    return [p for p in inspect.signature(op.forward).parameters if p != "self"]
+
+
+def _bar(symbol):
+    """x → x̄, a → ā (composed where Unicode has the letter, as one types it)."""
+    return unicodedata.normalize("NFC", symbol + "\u0304")
+
+
+def _docstring(spec, inputs, formulas):
+    doc = inspect.cleandoc(spec.op.__doc__)
+    statement = doc if formulas else textwrap.fill(doc.split("\n\n")[0].split(";")[0], 92)
+    xs = dict(zip(inputs, spec.sample(numpy.random.default_rng(SEED))))
+    bars = ", ".join(f"{_bar(x)} = ∂L/∂{x}" for x in inputs)
+    lines = [statement, "",
+             f"Exercise: write ``backward``. Given ȳ = ∂L/∂y (the error signal of the output, "
+             f"y's shape), return {bars}" + (", in this order" if len(inputs) > 1 else "")
+             + (", each with its input's shape." if len(inputs) > 1 else f", with {inputs[0]}'s shape."),
+             "In this exercise " + ", ".join(f"{x} has shape {a.shape}" for x, a in xs.items())
+             + "".join(f"; self.{k} = {v!r}" for k, v in spec.params.items()) + "."]
+    lines += [spec.note] if spec.note else []
+    wrapped = [statement] + [textwrap.fill(line, 92) if line else "" for line in lines[1:]]
+    return '"""' + "\n".join(wrapped) + '"""\n'
+
+
+def _stub_body(name, spec, inputs, ybar):
+    params = "".join(f", self.{k}" for k in spec.params)
+    return (f"# {ybar} is ȳ, a Tensor of y's shape. At hand: self.inputs (the Tensors "
+            f"{', '.join(inputs)}),\n# self.output (y){params}; .data gives a Tensor's NumPy "
+            "array. NumPy is fine for the\n# first-order check; written with tinyae ops on "
+            "Tensors (F.exp, *, @, .sum(axis=...))\n# it can pass the second-order (bonus) check "
+            "too.\n"
+            f"raise NotImplementedError(\"{name}: return {', '.join(_bar(x) for x in inputs)} "
+            "here (then delete this line)\")\n")
+
+
+def _solution_body(spec):
+    if spec.solution:
+        return spec.solution
+    lines = inspect.getsource(spec.op.backward).splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("def ")) + 1
+    return textwrap.dedent("".join(lines[start:]))
+
+
+def _globals_used(fn):
+    """The module-level names a function reads (the imports its copy in an exercise file needs)."""
+    names, codes = set(), [fn.__code__]
+    while codes:
+        code = codes.pop()
+        names |= {i.argval for i in dis.get_instructions(code) if i.opname == "LOAD_GLOBAL"}
+        codes += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+    return sorted(n for n in names if n in fn.__globals__)
+
+
+def _imports(op, names):
+    """Import lines for the module-level ``names`` of ``op``'s module, one per source module."""
+    home, plain, by_module = sys.modules[op.__module__].__dict__, [], {}
+    for name in names:
+        obj = home[name]
+        if isinstance(obj, types.ModuleType):
+            package, _, leaf = obj.__name__.rpartition(".")
+            plain.append(f"from {package} import {leaf}" if package and leaf == name else
+                         f"import {obj.__name__}" + ("" if leaf == name else f" as {name}"))
+            continue
+        source = getattr(obj, "__module__", None)
+        if getattr(sys.modules.get(source), name, None) is not obj:
+            source = op.__module__  # an alias (``sum as _sum``): import it from the op's module
+        by_module.setdefault(source, []).append(name)
+    return sorted(plain) + [f"from {m} import {', '.join(n)}" for m, n in sorted(by_module.items())]
+
+
+def readme(names):
+    """The class's README.md: what to do, how to check, how it is graded."""
+    rows = "\n".join(f"| `{n}.py` | {inspect.cleandoc(EXERCISES[n].op.__doc__).split(';')[0]} |"
+                     for n in names)
+    return f"""# Backprop exercises
+
+Each file is one operation of a neural network as tinyae implements it. Its `forward` is written;
+its `backward` is yours: given ȳ = ∂L/∂y, the error signal of the output, return x̄ = ∂L/∂x for
+each input x, with x's shape.
+
+| file | the operation |
+|---|---|
+{rows}
+
+## Checking your work
+
+    tinyae exercises check .    # in this folder (pip install tinyae, or -e . in a clone)
+
+prints one row per exercise:
+
+- **1st order**: `ok` when your x̄ agrees element by element with tinyae's own op (same inputs,
+  same ȳ) and with finite differences, (L(x + ε) − L(x − ε)) / 2ε. `FAIL` names the worst
+  element with your value beside tinyae's; the lines under the table say more. `not done`: the
+  backward still raises NotImplementedError; `error`: it crashed (your line is shown).
+- **2nd (bonus)**: your backward differentiated once more, as contractive penalties and
+  Hessian-vector products need. Only a backward written with tinyae ops (`F.exp`, `*`, `@`,
+  `.sum(axis=...)`) can pass it; one written in NumPy (`.data`, `np.…`) shows `n/a (NumPy)`.
+
+The ratio of your value to the expected one often names the bug: ½ or ⅓ a missing factor, −1 a
+wrong sign, a ratio that changes from element to element a missing transpose or a wrong axis.
+
+## Grading
+
+The command exits with status 0 when every exercise passes the first order, 1 otherwise ("not
+done" counts as a failure); the second order is a bonus and does not change the status. The
+inputs are fixed, so the table is the same on every machine.
+"""

@@ -80,6 +80,8 @@ def test_each_classic_bug_fails_naming_the_element(tmp_path, stubs, bug):
     assert where in row.message and "finite differences: gradcheck failed" in row.message
     assert row.yours != pytest.approx(row.expected)
     assert re.fullmatch(r"\w\u0304?\[[\d, ]+\]", row.where), row.where  # x̄[1, 2], ā[0, 3]
+    # tinyae's op and finite differences (the same ȳ) point at the same element
+    assert len(set(re.findall(r"at element (\([\d, ]*\))", row.message))) == 1, row.message
 
 
 def copy_and_fill(stubs, tmp_path, name, body):
@@ -100,6 +102,8 @@ def test_a_crash_shows_the_students_line(tmp_path, stubs):
     assert row.status == "error"
     assert "tanh.py, line" in row.message and "return ybar * (1 - y * y)" in row.message
     assert "NameError" in row.message
+    row = check_file(copy_and_fill(stubs, tmp_path, "exp", "return ybar * (1 - ybar"))
+    assert row.status == "error" and "exp.py, line" in row.message and "SyntaxError" in row.message
 
 
 def test_a_numpy_backward_passes_first_order_and_says_why_not_second(tmp_path, stubs):

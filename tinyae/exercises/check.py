@@ -37,10 +37,14 @@ def check_file(path):
     path = Path(path).resolve()
     try:
         module = _load(path)
-        spec = EXERCISES[module.EXERCISE]
-        student = getattr(module, _class_name(spec.op))
     except Exception as err:  # noqa: BLE001  (a broken hand-in is a result, not a crash)
-        return Row(path.stem, "error", "-", "", None, None, _student_line(path, err))
+        return _problem("error", _student_line(path, err))._replace(exercise=path.stem)
+    spec = EXERCISES.get(getattr(module, "EXERCISE", None))
+    student = getattr(module, _class_name(spec.op), None) if spec else None
+    if student is None:
+        return _problem("error", f"{path.name} has no EXERCISE line naming an exercise, or no "
+                        "class of that exercise's name: keep both as they were generated"
+                        )._replace(exercise=path.stem)
     inputs = spec.sample(numpy.random.default_rng(SEED))
     run = _run_backward(student, spec, inputs, path)
     if isinstance(run, Row):
@@ -143,12 +147,12 @@ def _guarded(check, path):
 
 
 def _student_line(path, err):
-    """'sigmoid.py, line 23: return ybar * y(1 - y) -> TypeError: ...' — the last line of the
-    student's file in the traceback (else the innermost line), then the error."""
-    frames = traceback.extract_tb(err.__traceback__)
-    mine = [f for f in frames if Path(f.filename).resolve() == path] or frames[-1:]
-    where = f"{Path(mine[-1].filename).name}, line {mine[-1].lineno}: {mine[-1].line} -> " \
-        if mine else ""
+    """'tanh.py, line 24: return ybar * (1 - y * y) -> NameError: ...': the last line of the
+    student's file in the traceback, then the error."""
+    if isinstance(err, SyntaxError) and err.filename and Path(err.filename).resolve() == path:
+        return f"{path.name}, line {err.lineno}: {(err.text or '').strip()} -> SyntaxError: {err.msg}"
+    mine = [f for f in traceback.extract_tb(err.__traceback__) if Path(f.filename).resolve() == path]
+    where = f"{path.name}, line {mine[-1].lineno}: {mine[-1].line} -> " if mine else ""
     return f"{where}{type(err).__name__}: {err}".replace("\n", " ")
 
 

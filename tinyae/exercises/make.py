@@ -63,7 +63,7 @@ EXERCISES = {
                  "this sum to the engine)\n"),
     "sum": Exercise(OPS["Sum"], _normal((3, 4)), dict(axis=1, keepdims=False)),
     "mean": Exercise(OPS["Mean"], _normal((3, 4)), dict(axis=0, keepdims=False)),
-    "matmul": Exercise(OPS["MatMul"], _normal((3, 4), (4, 4))),
+    "matmul": Exercise(OPS["MatMul"], _normal((3, 4), (4, 4)), note="Y = A B is y = a @ b."),
     "softmax": Exercise(OPS["Softmax"], _normal((3, 4)), dict(axis=-1)),
     "log_softmax": Exercise(OPS["LogSoftmax"], _normal((3, 4)), dict(axis=-1),
                             note="log_softmax is the log-probability of cross-entropy: "
@@ -145,7 +145,7 @@ def _bar(symbol):
 
 def _docstring(spec, inputs, formulas):
     doc = inspect.cleandoc(spec.op.__doc__)
-    statement = doc if formulas else textwrap.fill(doc.split("\n\n")[0].split(";")[0], 92)
+    statement = doc if formulas else textwrap.fill(_statement(spec.op), 92)
     xs = dict(zip(inputs, spec.sample(numpy.random.default_rng(SEED))))
     bars = ", ".join(f"{_bar(x)} = ∂L/∂{x}" for x in inputs)
     lines = [statement, "",
@@ -159,13 +159,18 @@ def _docstring(spec, inputs, formulas):
     return '"""' + "\n".join(wrapped) + '"""\n'
 
 
+def _statement(op):
+    """What the op computes: its docstring's first paragraph up to the backward formula (';')."""
+    return " ".join(inspect.cleandoc(op.__doc__).split("\n\n")[0].split(";")[0].split())
+
+
 def _stub_body(name, spec, inputs, ybar):
     params = "".join(f", self.{k}" for k in spec.params)
-    return (f"# {ybar} is ȳ, a Tensor of y's shape. At hand: self.inputs (the Tensors "
-            f"{', '.join(inputs)}),\n# self.output (y){params}; .data gives a Tensor's NumPy "
-            "array. NumPy is fine for the\n# first-order check; written with tinyae ops on "
-            "Tensors (F.exp, *, @, .sum(axis=...))\n# it can pass the second-order (bonus) check "
-            "too.\n"
+    hint = (f"{ybar} is ȳ, a Tensor of y's shape. At hand: self.inputs (the Tensors "
+            f"{', '.join(inputs)}), self.output (y){params}; .data gives a Tensor's NumPy array. "
+            "NumPy is fine for the first-order check; written with tinyae ops on Tensors "
+            "(F.exp, *, @, .sum(axis=...)) it can pass the second-order (bonus) check too.")
+    return (textwrap.fill(hint, 84, initial_indent="# ", subsequent_indent="# ") + "\n"
             f"raise NotImplementedError(\"{name}: return {', '.join(_bar(x) for x in inputs)} "
             "here (then delete this line)\")\n")
 
@@ -207,8 +212,8 @@ def _imports(op, names):
 
 def readme(names):
     """The class's README.md: what to do, how to check, how it is graded."""
-    rows = "\n".join(f"| `{n}.py` | {inspect.cleandoc(EXERCISES[n].op.__doc__).split(';')[0]} |"
-                     for n in names)
+    rows = "\n".join(f"| `{n}.py` | {_statement(EXERCISES[n].op).replace('``', '`')} |"
+                      for n in names)
     return f"""# Backprop exercises
 
 Each file is one operation of a neural network as tinyae implements it. Its `forward` is written;

@@ -2,6 +2,7 @@
 classic backprop bug fails with a report naming the element, and the CLI's exit codes."""
 import re
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +134,19 @@ def test_cli_new_and_check_exit_codes(tmp_path, capsys):
     assert cli.main(["exercises", "check", str(solved)]) == 0
     assert "2 of 2 exercises pass" in capsys.readouterr().out
     assert cli.main(["exercises", "check", str(tmp_path / "missing")]) == 2
+
+
+def test_the_report_in_the_docs_is_what_check_prints(tmp_path, stubs):
+    """docs/exercises.md pastes the report of this hand-in; it must stay the real output."""
+    write(tmp_path / "handin", solutions=True)
+    for name, body in {"sigmoid": "y = self.output.data\nreturn ybar.data * y * (1 - y)",
+                       "tanh": None, "matmul": BUGS["forgotten transpose"][1],
+                       "bias_add": "return ybar, ybar", "softmax": BUGS["fan-out forgotten"][1]
+                       }.items():
+        path = tmp_path / "handin" / f"{name}.py"
+        path.write_text((stubs / f"{name}.py").read_text())
+        if body:
+            fill(path, body)
+    report = exercises.format_table(exercises.check_folder(tmp_path / "handin"))
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "exercises.md").read_text()
+    assert report + "\nexit status 1\n" in docs

@@ -150,8 +150,10 @@ def _student_line(path, err):
     """'tanh.py, line 24: return ybar * (1 - y * y) -> NameError: ...': the last line of the
     student's file in the traceback, then the error."""
     if isinstance(err, SyntaxError) and err.filename and Path(err.filename).resolve() == path:
-        return f"{path.name}, line {err.lineno}: {(err.text or '').strip()} -> SyntaxError: {err.msg}"
-    mine = [f for f in traceback.extract_tb(err.__traceback__) if Path(f.filename).resolve() == path]
+        return (f"{path.name}, line {err.lineno}: {(err.text or '').strip()} -> "
+                f"SyntaxError: {err.msg}")
+    frames = traceback.extract_tb(err.__traceback__)
+    mine = [f for f in frames if Path(f.filename).resolve() == path]
     where = f"{path.name}, line {mine[-1].lineno}: {mine[-1].line} -> " if mine else ""
     return f"{where}{type(err).__name__}: {err}".replace("\n", " ")
 

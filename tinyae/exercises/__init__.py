@@ -1,4 +1,4 @@
-"""Backprop exercises a class hands in: ``tinyae exercises new DIR`` and ``tinyae exercises check DIR``.
+"""Backprop exercises a class hands in: ``tinyae exercises new DIR``, ``tinyae exercises check DIR``.
 
 Each exercise is one of tinyae's own ops with its backward taken out. The student's file is
 generated from the op itself (``inspect``): its forward, the first part of its docstring (what it

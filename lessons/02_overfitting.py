@@ -133,6 +133,9 @@ def noisy(x):
 
 
 t2_tr, t2_va, t2_te = noisy(x2_tr), noisy(x2_va), np.sin(3 * x2_te)
+# The MLP's copies, on the lesson's device (moved once; the NumPy ones above are for plotting)
+d_tr, d_va, d_te = ((lesson.asarray(x), lesson.asarray(t))
+                    for x, t in ((x2_tr, t2_tr), (x2_va, t2_va), (x2_te, t2_te)))
 epochs = 400 if lesson.quick else 1500
 weight_decay = 3e-2
 patience = 100 if lesson.quick else 200
@@ -144,12 +147,12 @@ def run(weight_decay=0.0, early_stopping=None):
     model.double()
     opt = optim.Adam(model.parameters(), lr=3e-3, weight_decay=weight_decay)
     history = fit(model=model, loss_fn=losses.mse, optimizer=opt,
-                  train_loader=DataLoader(x2_tr, t2_tr, batch_size=n_tr),
-                  val_loader=DataLoader(x2_va, t2_va, batch_size=200), epochs=epochs,
+                  train_loader=DataLoader(*d_tr, batch_size=n_tr),
+                  val_loader=DataLoader(*d_va, batch_size=200), epochs=epochs,
                   target="label", early_stopping=early_stopping, seed=lesson.seed,
                   progress=False, verbose=False)
     with no_grad():
-        test = float(losses.mse(model(tensor(x2_te)), tensor(t2_te)).item())
+        test = float(losses.mse(model(tensor(d_te[0])), tensor(d_te[1])).item())
     return model, history, test
 
 
@@ -189,7 +192,7 @@ ax = axes[1]
 ax.plot(x2_te, t2_te, color="black", lw=3, label="sin(3x)")
 for (name, (model, _, _)), color in zip(runs.items(), ("C3", "C0", "C2")):
     with no_grad():
-        ax.plot(x2_te, model(tensor(x2_te)).numpy(), color=color, lw=2.5, label=name)
+        ax.plot(x2_te, model(tensor(d_te[0])).numpy(), color=color, lw=2.5, label=name)
 ax.plot(x2_tr, t2_tr, "o", ms=10, mfc="none", mec="black", mew=2, label="training points")
 ax.set_title("the fitted functions", fontsize=16)
 ax.tick_params(labelsize=12)

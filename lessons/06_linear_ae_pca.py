@@ -78,6 +78,7 @@ lesson.check(max(r[3] for r in rows) < 1e-12 and rows[-1][1] < 1e-20,
 
 # %%
 x_plane, basis = plane_in_4d(500, seed=lesson.seed)
+x_plane = lesson.asarray(x_plane)   # the training data, moved to the lesson's device once
 plane_ae = LinearAE(4, 2, rng=lesson.seed)
 opt = optim.Adam(plane_ae.parameters(), lr=0.01)
 for step in range(1000 if lesson.quick else 1500):

@@ -67,9 +67,11 @@ PROBE_EPOCHS = 10 if Q else 5
 OVER_EPOCHS = 2 if Q else 3
 
 x_train, y_train = lesson.mnist("train", quick_n=N_UNLABELLED)
-x_unlabelled = x_train[:N_UNLABELLED]
 x_test, y_test = lesson.mnist("test", quick_n=1000)
 y_train, y_test = y_train.astype(np.int64), y_test.astype(np.int64)
+y_host = y_train   # few_labels() draws its per-class examples on the host
+x_train, y_train, x_test, y_test = (lesson.asarray(a) for a in (x_train, y_train, x_test, y_test))
+x_unlabelled = x_train[:N_UNLABELLED]
 print(f"network {'-'.join(map(str, SIZES))}-10 (sigmoid); pretraining on {len(x_unlabelled):,} "
       f"unlabelled images; seeds {SEEDS}")
 
@@ -77,8 +79,9 @@ print(f"network {'-'.join(map(str, SIZES))}-10 (sigmoid); pretraining on {len(x_
 def few_labels(seed):
     """PER_CLASS examples of each digit, drawn with the seed (the same for every method)."""
     rng = np.random.default_rng(1000 + seed)
-    idx = np.concatenate([rng.choice(np.flatnonzero(y_train == c), PER_CLASS, replace=False)
+    idx = np.concatenate([rng.choice(np.flatnonzero(y_host == c), PER_CLASS, replace=False)
                           for c in range(10)])
+    idx = lesson.asarray(idx)
     return x_train[idx], y_train[idx]
 
 

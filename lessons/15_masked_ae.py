@@ -64,7 +64,9 @@ MAIN = 0.75
 
 x_train, y_train = lesson.mnist("train", n=N_TRAIN, quick_n=1000)
 x_test, y_test = lesson.mnist("test", n=10_000, quick_n=500)
+# Images and labels move to the lesson's device once (a GPU with --backend cupy)
 x_train, x_test = lesson.asarray(x_train), lesson.asarray(x_test)
+y_train, y_test = (lesson.asarray(y.astype(np.int64)) for y in (y_train, y_test))
 # The budget is a number of steps: 4 epochs of full MNIST (1 per model of the sweep). On the
 # embedded subset (6,000 digits) that is 10× as many epochs, the same training time.
 PER_FULL_EPOCH = 1 if Q else max(1, round(N_TRAIN / len(x_train)))
@@ -139,14 +141,12 @@ def predictions(model, x, ratio, seed, batch=1000):
     with no_grad():
         for i in range(0, len(x), batch):
             p, m = model(x[i:i + batch], mask_ratio=ratio, rng=rng)
-            preds.append(backend.to_numpy(p.data))   # to the host (from a GPU)
-            masks.append(backend.to_numpy(getattr(m, "data", m)))
+            preds.append(lesson.to_host(p))   # to the host (from a GPU): scored there
+            masks.append(lesson.to_host(m))
     return np.concatenate(preds), np.concatenate(masks)
 
 
-def host(a):
-    """A NumPy array of a Tensor or array on any backend (the scoring below runs on the host)."""
-    return backend.to_numpy(getattr(a, "data", a))
+host = lesson.to_host   # the scoring and the figures below run on the host
 
 
 test_patches = host(patchify(x_test, PATCH, 28))
@@ -207,7 +207,8 @@ lesson.figure(fig, "loss")
 
 def features(model, x, batch=1000):
     with no_grad():
-        return np.concatenate([model.features(x[i:i + batch]).data for i in range(0, len(x), batch)])
+        parts = [model.features(x[i:i + batch]).data for i in range(0, len(x), batch)]
+    return backend.get_array_module(parts[0]).concatenate(parts)   # on x's device
 
 
 def linear_probe(f_train, f_test, epochs=25, seed=0):
@@ -215,7 +216,7 @@ def linear_probe(f_train, f_test, epochs=25, seed=0):
     a, b = (f_train - mu) / sd, (f_test - mu) / sd
     clf = nn.Linear(a.shape[1], 10, rng=seed)
     opt = optim.Adam(clf.parameters(), lr=5e-3)
-    labels, order_rng = y_train[:N_PROBE].astype(np.int64), np.random.default_rng(seed)
+    labels, order_rng = y_train[:N_PROBE], np.random.default_rng(seed)
     for _ in range(epochs):
         order = order_rng.permutation(len(a))
         for i in range(0, len(a), 256):

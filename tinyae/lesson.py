@@ -20,7 +20,10 @@ prints a header with the title and the claim from the course, and then offers
                                            prints "· smoke check (not the claim): ..."
     lesson.figure(fig, name)               saves a matplotlib figure under lesson.out
     lesson.mnist(split)                    MNIST (or the embedded subset), sliced in quick mode
-    lesson.asarray(a)                      a NumPy array moved to the chosen backend
+    lesson.asarray(a)                      a NumPy array moved to the chosen backend (once,
+                                           before training: data fed to a model lives there)
+    lesson.to_host(a)                      a NumPy copy of a tensor or array (for numpy.linalg,
+                                           printing, plotting): the visible host transfer
     lesson.done()                          prints the elapsed time and how many claims held
 
 A failed claim raises AssertionError, so a lesson whose claim does not hold exits non-zero.
@@ -140,6 +143,12 @@ class Lesson:
     def asarray(self, a, dtype=None):
         """A NumPy array (or list) on the lesson's backend: a CuPy array with --backend cupy."""
         return backend.to_device(backend.as_array(a, dtype=dtype, xp=numpy), self.device)
+
+    def to_host(self, a):
+        """A NumPy copy of a Tensor or array from the lesson's backend (from the GPU with
+        --backend cupy): what numpy.linalg, matplotlib and printing need. Each call is a host
+        transfer, so lessons call it on results, not inside training loops."""
+        return backend.to_numpy(getattr(a, "data", a))
 
     def mnist(self, split="train", n=None, quick_n=1000):
         """MNIST ``(images, labels)``: images float32 (N, 784) in [0, 1], labels uint8 (N,).

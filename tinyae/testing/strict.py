@@ -62,24 +62,30 @@ def count_transfers():
 
 
 def _unwrap(x):
-    if isinstance(x, StrictArray):
+    # type() tests, not isinstance: this runs on every argument of every call, and a cheap
+    # stand-in keeps the lessons' strict runs in CI affordable
+    t = type(x)
+    if t is StrictArray:
         return x._a
-    if isinstance(x, (list, tuple)):
-        return type(x)(_unwrap(v) for v in x)
-    if isinstance(x, dict):
+    if t is tuple or t is list:
+        return t([_unwrap(v) for v in x]) if x else x
+    if t is dict:
         return {k: _unwrap(v) for k, v in x.items()}
     return x
 
 
 def _wrap(x):
+    t = type(x)
+    if t is numpy.ndarray:
+        return StrictArray(x)
+    if t is tuple:
+        return tuple([_wrap(v) for v in x])
+    if t is list:
+        return [_wrap(v) for v in x]
     if isinstance(x, numpy.ndarray):
         return StrictArray(x)
-    if isinstance(x, numpy.generic) and not isinstance(x, numpy.dtype):
+    if isinstance(x, numpy.generic):
         return StrictArray(numpy.asarray(x))   # CuPy reductions give 0-d arrays, not scalars
-    if isinstance(x, tuple):
-        return tuple(_wrap(v) for v in x)
-    if isinstance(x, list):
-        return [_wrap(v) for v in x]
     return x
 
 
@@ -90,20 +96,35 @@ def _check_operand(x):
     return x
 
 
+def _argument(a, name):
+    """One argument of a call, unwrapped; a host (NumPy) array is refused, as CuPy does."""
+    t = type(a)
+    if t is StrictArray:
+        return a._a
+    if isinstance(a, numpy.ndarray) and a.ndim > 0:
+        raise TypeError(f"strict.{name}: got a NumPy array argument; move it to the "
+                        "device with xp.asarray first (CuPy refuses it too)")
+    return _unwrap(a)
+
+
+def _call(fn, name, args, kwargs):
+    """``fn`` (a NumPy function) on the unwrapped arguments, its result wrapped."""
+    args = [_argument(a, name) for a in args]
+    if kwargs:
+        kwargs = {k: _argument(v, name) for k, v in kwargs.items()}
+    return _wrap(fn(*args, **kwargs))
+
+
 def _wrapped(fn, name):
     def call(*args, **kwargs):
-        for a in list(args) + list(kwargs.values()):
-            if isinstance(a, numpy.ndarray) and a.ndim > 0:
-                raise TypeError(f"strict.{name}: got a NumPy array argument; move it to the "
-                                "device with xp.asarray first (CuPy refuses it too)")
-        return _wrap(fn(*_unwrap(args), **_unwrap(kwargs)))
+        return _call(fn, name, args, kwargs)
     call.__name__ = name
     return call
 
 
 def _binary(name):
     def op(self, other):
-        if isinstance(other, StrictArray):
+        if type(other) is StrictArray:
             other = other._a
         elif isinstance(other, numpy.ndarray):
             _check_operand(other)
@@ -207,8 +228,10 @@ class StrictArray:
     def __getattr__(self, name):
         if name.startswith("_") or name in ("tobytes", "tofile", "dump", "dumps", "ctypes", "data"):
             raise AttributeError(f"StrictArray has no attribute {name!r}")
-        value = getattr(self._a, name)
-        return _wrapped(value, name) if callable(value) else _wrap(value)
+        if callable(getattr(numpy.ndarray, name, None)):   # a method: made once, kept
+            setattr(StrictArray, name, _method(name))
+            return getattr(self, name)
+        return _wrap(getattr(self._a, name))
 
     def scatter_add(self, index, values):
         """CuPy's ``a.scatter_add(index, values)`` (NumPy's ``numpy.add.at``)."""
@@ -245,6 +268,14 @@ class StrictArray:
         return StrictArray(~self._a)
 
     __hash__ = None
+
+
+def _method(name):
+    """NumPy's ndarray method ``name`` on device arrays in and out."""
+    def method(self, *args, **kwargs):
+        return _call(getattr(self._a, name), name, args, kwargs)
+    method.__name__ = name
+    return method
 
 
 for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or",
@@ -331,17 +362,19 @@ class _Ufunc:
         self._uf, self.__name__ = uf, uf.__name__
 
     def __call__(self, *args, **kwargs):
-        return _wrapped(self._uf, self.__name__)(*args, **kwargs)
+        return _call(self._uf, self.__name__, args, kwargs)
 
     def __getattr__(self, name):
         return _wrapped(getattr(self._uf, name), f"{self.__name__}.{name}")
 
 
 def __getattr__(name):
-    """Every other NumPy name: types and constants as they are, functions on device arrays."""
+    """Every other NumPy name: types and constants as they are, functions on device arrays
+    (made on first use and kept in the module)."""
     value = getattr(numpy, name)
     if isinstance(value, numpy.ufunc):
-        return _Ufunc(value)
-    if isinstance(value, type) or not callable(value):
-        return value
-    return _wrapped(value, name)
+        value = _Ufunc(value)
+    elif callable(value) and not isinstance(value, type):
+        value = _wrapped(value, name)
+    globals()[name] = value
+    return value

@@ -120,6 +120,56 @@ def synchronize(xp):
         cuda.Device().synchronize()
 
 
+# --- checks on device data, read with the next value the host reads ---------------------------
+_pending = []       # (flag, fail): a boolean device array, and what raises when it is true
+MAX_PENDING = 64    # more than this unread (nobody reads a value): they are read then
+
+
+def check(flag, fail):
+    """Call ``fail()`` (which raises) if the boolean array ``flag`` is true: a check on array
+    data, such as "targets lie in [0, 1]". On NumPy at once. On a device, reading the flag
+    would make the host wait for the GPU (a host transfer and a sync) in every training step;
+    so it stays there and is read with the next value the host reads anyway — the logged
+    loss, ``read_scalar`` — in the same transfer. (CUDA reports a failed device-side assert
+    at the next synchronisation in the same way.)"""
+    if type(flag) in _ARRAY_TYPES:
+        _pending.append((flag, fail))
+        if len(_pending) > MAX_PENDING:
+            run_checks()
+    elif bool(flag):
+        fail()
+
+
+def _failed(flags_on_host, pending):
+    for bad, (_, fail) in zip(flags_on_host, pending):
+        if bad:
+            fail()
+
+
+def run_checks():
+    """Read the pending device checks (one transfer) and raise the first that failed."""
+    pending, _pending[:] = list(_pending), []
+    if pending:
+        xp = get_array_module(pending[0][0])
+        _failed(to_numpy(xp.stack([f.reshape(()) for f, _ in pending])), pending)
+
+
+def read_scalar(array):
+    """The one element of ``array`` as a Python number (``Tensor.item()``, ``float(t)``): a
+    host transfer, which also brings back the pending device checks and raises the first that
+    failed. Reading a loss thus costs one transfer, checks or not."""
+    xp = get_array_module(array)
+    if not _pending or xp is numpy or array.dtype.kind != "f":
+        run_checks()
+        return array.reshape(()).item()
+    pending, _pending[:] = list(_pending), []
+    values = to_numpy(xp.concatenate([array.reshape(1).astype(numpy.float64),
+                                      xp.stack([f.reshape(()) for f, _ in pending])
+                                      .astype(numpy.float64)]))
+    _failed(values[1:], pending)
+    return array.dtype.type(values[0]).item()
+
+
 def ignore_overflow():
     """A context in which an overflow to ±inf is expected and not warned about (NumPy warns;
     CuPy never does), e.g. e⁻ᶻ in σ(z) = 1/(1 + e⁻ᶻ) for z ≪ 0, which then gives 0."""

@@ -78,21 +78,27 @@ def _check_unit_interval(who, name, t, hint, nan_ok=False, also=None):
     """Values must lie in [0, 1]. NaN does not, except in a prediction (``nan_ok``): a diverged
     model's NaN flows into the loss, where fit() reports it and anomaly mode finds its op.
 
-    ``also``: a second (name, tensor, hint, nan_ok) checked in the same pass. The check reads one
-    flag back from the device (a host transfer and a GPU sync per call, the price of refusing bad
-    targets); checking two tensors together keeps it to one."""
-    checks = [(name, t, hint, nan_ok)] + ([also] if also is not None else [])
-    flags = [_outside(c[1].data, c[3]).any() for c in checks if c[1].data.size]
-    if not flags or not bool(flags[0] if len(flags) == 1 else flags[0] | flags[1]):
+    ``also``: a second (name, tensor, hint, nan_ok) checked in the same pass. On a device the
+    check costs no host transfer of its own: its flag is read with the next value read back
+    (the logged loss; see ``backend.check``), so the error comes from that read."""
+    checks = [c for c in [(name, t, hint, nan_ok)] + ([also] if also is not None else [])
+              if c[1].data.size]
+    if not checks:
         return
-    for name, t, hint, nan_ok in checks:
-        data = t.data
-        if data.size and bool(_outside(data, nan_ok).any()):
-            xp = backend.get_array_module(data)
-            low, high = float(xp.nanmin(data)), float(xp.nanmax(data))
-            nan = " and NaN" if bool(xp.isnan(data).any()) else ""
-            raise ValueError(f"{who}: {name} must lie in [0, 1], got values from {low:g} to "
-                             f"{high:g}{nan}; {hint}")
+    flag = _outside(checks[0][1].data, checks[0][3]).any()
+    for c in checks[1:]:
+        flag = flag | _outside(c[1].data, c[3]).any()
+
+    def fail():
+        for name, t, hint, nan_ok in checks:
+            data = t.data
+            if bool(_outside(data, nan_ok).any()):
+                xp = backend.get_array_module(data)
+                low, high = float(xp.nanmin(data)), float(xp.nanmax(data))
+                nan = " and NaN" if bool(xp.isnan(data).any()) else ""
+                raise ValueError(f"{who}: {name} must lie in [0, 1], got values from {low:g} to "
+                                 f"{high:g}{nan}; {hint}")
+    backend.check(flag, fail)
 
 
 # --- reconstruction --------------------------------------------------------------------------
@@ -169,9 +175,11 @@ def cross_entropy(logits, labels, reduction="mean"):
     if labels.shape != (n,) + rest:
         raise ValueError(f"cross_entropy: labels must have shape {(n,) + rest} for logits of shape "
                          f"{logits.shape} (classes on axis 1), got {labels.shape}")
-    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= c):
+    def fail():
         raise ValueError(f"cross_entropy: labels must lie in [0, {c}) for {c} classes, got values "
                          f"from {int(labels.min())} to {int(labels.max())}")
+    if labels.size:   # on a device: read with the logged loss (see _check_unit_interval)
+        backend.check((labels.min() < 0) | (labels.max() >= c), fail)
     classes = xp.arange(c).reshape((1, c) + (1,) * len(rest))
     onehot = (labels[:, None] == classes).astype(logits.dtype)          # (N, C, …), a constant
     picked = (F.log_softmax(logits, axis=1) * onehot).sum(axis=1)       # log p of the true class

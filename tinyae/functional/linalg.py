@@ -36,28 +36,38 @@ class MatMul(Function):
 
 def _linear_sample(rng, shape):
     n, i, o = (list(shape) + [3, 4, 2])[:3]
-    return (S.normal(rng, (n, i)), S.normal(rng, (o, i)), S.normal(rng, (o,))), {}
+    rows = (n,) if rng.random() < 0.5 else (2, n)  # a matrix of rows, or (N, T, in) tokens
+    return (S.normal(rng, rows + (i,)), S.normal(rng, (o, i)), S.normal(rng, (o,))), {}
 
 
 @register(_linear_sample)
 class Linear(Function):
     """z = x Wᵀ + b for a batch of rows x (the affine layer, fused into one op);
-    x̄ = z̄ W,  W̄ = z̄ᵀ x,  b̄ = Σ_batch z̄"""
+    x̄ = z̄ W,  W̄ = z̄ᵀ x,  b̄ = Σ_batch z̄
+
+    An input with more leading axes, (…, in) such as (N, T, in) tokens, is one batch of
+    N·T rows: one 2-D product each way, and W̄ = z̄ᵀ x a single GEMM rather than a batch of
+    N products summed afterwards."""
     def forward(self, x, W, b=None):
         if x.shape[-1] != W.shape[1]:
             raise ValueError(f"linear: input has {x.shape[-1]} features but the weight "
                              f"{W.shape} expects {W.shape[1]} (weight is out_features × in_features)")
-        z = x @ W.T
+        z = _rows(x) @ W.T
         if b is not None:
             z += b
-        return z
+        return z.reshape(x.shape[:-1] + W.shape[:1])
 
     def backward(self, zbar):
         x, W = self.inputs[:2]
         need_x, need_W = self.needs_input_grad[:2]
-        xbar = zbar @ W if need_x else None
-        Wbar = _swap(zbar) @ x if need_W else None  # batched x: the engine sums W̄ over the batch axes
+        xbar = (_rows(zbar) @ W).reshape(x.shape) if need_x else None
+        Wbar = _rows(zbar).T @ _rows(x) if need_W else None
         return (xbar, Wbar) + ((zbar,) if len(self.inputs) == 3 else ())
+
+
+def _rows(t):
+    """(…, n) as a matrix of rows (rows, n): an array or a Tensor, a view where possible."""
+    return t.reshape(-1, t.shape[-1]) if t.ndim != 2 else t
 
 
 def matmul(a, b):

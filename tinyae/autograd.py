@@ -20,7 +20,8 @@ from .tensor import Tensor  # defined before tensor.py imports this module: see 
 
 class _ThreadState(threading.local):
     """Grad mode and anomaly mode, one copy per thread as in PyTorch: ``no_grad()`` in one
-    thread (say, an evaluation thread) never switches recording off in another."""
+    thread (say, an evaluation thread) never switches recording off in another. Read as
+    attributes on the hot path (``_state.grad_enabled``); ``_state["anomaly"]`` works too."""
     def __init__(self):
         self.grad_enabled, self.anomaly, self.in_backward_of = True, False, None
 
@@ -39,38 +40,38 @@ OPS = {}  # Function subclass name -> class, for every registered op (see ``regi
 @contextlib.contextmanager
 def no_grad():
     """Inside this block ops are computed but not recorded: no graph, no memory held."""
-    previous = _state["grad_enabled"]
-    _state["grad_enabled"] = False
+    previous = _state.grad_enabled
+    _state.grad_enabled = False
     try:
         yield
     finally:
-        _state["grad_enabled"] = previous
+        _state.grad_enabled = previous
 
 
 @contextlib.contextmanager
 def enable_grad(enabled=True):
-    previous = _state["grad_enabled"]
-    _state["grad_enabled"] = enabled
+    previous = _state.grad_enabled
+    _state.grad_enabled = enabled
     try:
         yield
     finally:
-        _state["grad_enabled"] = previous
+        _state.grad_enabled = previous
 
 
 def is_grad_enabled():
-    return _state["grad_enabled"]
+    return _state.grad_enabled
 
 
 @contextlib.contextmanager
 def detect_anomaly():
     """Check every op's output (forward) and error signals (backward) for NaN/Inf and raise,
     naming the first op that produced one. Slower; use it while hunting a NaN loss."""
-    previous = _state["anomaly"]
-    _state["anomaly"] = True
+    previous = _state.anomaly
+    _state.anomaly = True
     try:
         yield
     finally:
-        _state["anomaly"] = previous
+        _state.anomaly = previous
 
 
 def register(sample):
@@ -124,7 +125,8 @@ class Function:
     _output_data = None
 
     def __init__(self, **params):
-        self.__dict__.update(params)
+        if params:
+            self.__dict__.update(params)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -134,8 +136,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         fn = cls(**params)
-        like = next((x for x in inputs if isinstance(x, Tensor)), None)
-        tensors = tuple(x if isinstance(x, Tensor) else _as_tensor(x, like) for x in inputs)
+        tensors = _as_tensors(inputs)
         try:
             data = fn.forward(*[t.data for t in tensors])
         except (ValueError, IndexError, TypeError) as err:
@@ -147,12 +148,12 @@ class Function:
             # keep the original exception, with its type and attributes, and add the op to it.
             err.add_note(f"in {where}")
             raise
-        if _state["anomaly"]:
-            inside = _state["in_backward_of"]
+        if _state.anomaly:
+            inside = _state.in_backward_of
             _check_finite(data, f"the forward pass of {cls.__name__}"
                           + (f" inside the backward pass of {inside}" if inside else ""))
-        needs_grad = _state["grad_enabled"] and any(t.requires_grad for t in tensors)
-        out = Tensor(data, requires_grad=needs_grad, copy=False)
+        needs_grad = _state.grad_enabled and any(t.requires_grad for t in tensors)
+        out = Tensor._from_op(data, needs_grad)
         if needs_grad:  # record the node: y remembers fn, fn remembers what backward needs
             out._creator = fn
             fn.inputs = tensors
@@ -183,8 +184,11 @@ class Function:
     def check_unchanged(self):
         """The version counter: backward needs the values this op saw, so none of its inputs
         (nor its output) may have been changed in place since (e.g. ``w -= …`` under no_grad)."""
-        pairs = list(zip(self.inputs, self._versions))
         output = self._output_ref()
+        if (all(t._version == v for t, v in zip(self.inputs, self._versions))
+                and (output is None or output._version == 0)):
+            return
+        pairs = list(zip(self.inputs, self._versions))
         if output is not None:
             pairs.append((output, 0))
         for i, (t, version) in enumerate(pairs):
@@ -213,6 +217,18 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
+
+
+def _as_tensors(inputs):
+    """The inputs of an op as Tensors: the tuple itself when they are (the usual case); an
+    array or a number joins as a constant."""
+    for x in inputs:
+        if not isinstance(x, Tensor):
+            break
+    else:
+        return inputs
+    like = next((x for x in inputs if isinstance(x, Tensor)), None)
+    return tuple(_as_tensor(x, like) for x in inputs)
 
 
 def _as_tensor(x, like):
@@ -304,7 +320,7 @@ def _send(x, xbar, ybar_of, sink):
 def _call_backward(fn, ybar):
     """fn.backward(ȳ) as one x̄ per input, None for inputs that need no error signal; in
     anomaly mode each x̄ is checked, and ops run inside it are named as part of fn's backward."""
-    previous, _state["in_backward_of"] = _state["in_backward_of"], type(fn).__name__
+    previous, _state.in_backward_of = _state.in_backward_of, type(fn).__name__
     try:
         xbars = fn.backward(ybar)
     except (ValueError, TypeError, IndexError, ArithmeticError) as err:
@@ -312,16 +328,16 @@ def _call_backward(fn, ybar):
                      f"{', '.join(str(x.shape) for x in fn.inputs)}; ybar {ybar.shape})")
         raise
     finally:
-        _state["in_backward_of"] = previous
+        _state.in_backward_of = previous
     xbars = tuple(xbars) if isinstance(xbars, (tuple, list)) else (xbars,)
     if len(xbars) != len(fn.inputs):
         raise RuntimeError(
             f"{type(fn).__name__}.backward returned {len(xbars)} error signals for "
             f"{len(fn.inputs)} inputs; return one per input of forward (None for an input "
             "that needs none)")
-    xbars = tuple(_check_signal(fn, i, x, xbar) if needed and xbar is not None else None
-                  for i, (needed, x, xbar) in enumerate(zip(fn.needs_input_grad, fn.inputs, xbars)))
-    if _state["anomaly"]:
+    xbars = [_check_signal(fn, i, x, xbar) if needed and xbar is not None else None
+             for i, (needed, x, xbar) in enumerate(zip(fn.needs_input_grad, fn.inputs, xbars))]
+    if _state.anomaly:
         for xbar in xbars:
             if xbar is not None:
                 _check_finite(xbar.data, f"the backward pass of {type(fn).__name__}")
@@ -331,6 +347,8 @@ def _call_backward(fn, ybar):
 def _check_signal(fn, i, x, xbar):
     """An input's error signal must be a Tensor of a shape that sums back to the input's, and
     it gets the input's dtype."""
+    if isinstance(xbar, Tensor) and xbar.data.shape == x.data.shape and xbar.dtype == x.dtype:
+        return xbar  # the usual case
     if not isinstance(xbar, Tensor):
         if not backend.is_array(xbar):
             raise TypeError(f"{type(fn).__name__}.backward returned a {type(xbar).__name__} as "

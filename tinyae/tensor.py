@@ -47,6 +47,17 @@ class Tensor:
         self._creator = None  # the Function that produced this tensor, None for a leaf
         self._version = 0     # counts in-place changes; backward checks ops' inputs are unchanged
 
+    @classmethod
+    def _from_op(cls, data, requires_grad):
+        """The output of an op: ``Tensor(data, requires_grad, copy=False)`` without the checks
+        (the engine's hot path; ``data`` is the array the op's forward just computed)."""
+        if not backend.is_array(data) or (requires_grad and data.dtype.kind != "f"):
+            return cls(data, requires_grad=requires_grad, copy=False)  # a NumPy scalar; an error
+        t = cls.__new__(cls)
+        t._data, t.requires_grad, t.grad, t.name, t._creator, t._version = \
+            data, requires_grad, None, None, None, 0
+        return t
+
     # --- basic properties -------------------------------------------------------------
     @property
     def data(self):

@@ -55,7 +55,11 @@ def _check(value, name, low=0.0, high=math.inf, high_open=False, finite=True):
 
 
 def _add_scaled(y, a, x, tmp):
-    """y += a·x in place, with ``tmp`` (which may be x itself) as scratch instead of a new array."""
+    """y += a·x in place, with ``tmp`` (which may be x itself) as scratch instead of a new array;
+    a = 1 (SGD's momentum without dampening, b ← μb + g) is one pass instead of two."""
+    if a == 1:
+        y += x
+        return
     backend.get_array_module(y).multiply(x, a, out=tmp)
     y += tmp
 

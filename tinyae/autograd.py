@@ -320,7 +320,9 @@ def _send(x, xbar, ybar_of, sink):
 def _call_backward(fn, ybar):
     """fn.backward(ȳ) as one x̄ per input, None for inputs that need no error signal; in
     anomaly mode each x̄ is checked, and ops run inside it are named as part of fn's backward."""
-    previous, _state.in_backward_of = _state.in_backward_of, type(fn).__name__
+    anomaly = _state.anomaly
+    if anomaly:
+        previous, _state.in_backward_of = _state.in_backward_of, type(fn).__name__
     try:
         xbars = fn.backward(ybar)
     except (ValueError, TypeError, IndexError, ArithmeticError) as err:
@@ -328,8 +330,10 @@ def _call_backward(fn, ybar):
                      f"{', '.join(str(x.shape) for x in fn.inputs)}; ybar {ybar.shape})")
         raise
     finally:
-        _state.in_backward_of = previous
-    xbars = tuple(xbars) if isinstance(xbars, (tuple, list)) else (xbars,)
+        if anomaly:
+            _state.in_backward_of = previous
+    if not isinstance(xbars, (tuple, list)):
+        xbars = (xbars,)
     if len(xbars) != len(fn.inputs):
         raise RuntimeError(
             f"{type(fn).__name__}.backward returned {len(xbars)} error signals for "
@@ -337,7 +341,7 @@ def _call_backward(fn, ybar):
             "that needs none)")
     xbars = [_check_signal(fn, i, x, xbar) if needed and xbar is not None else None
              for i, (needed, x, xbar) in enumerate(zip(fn.needs_input_grad, fn.inputs, xbars))]
-    if _state.anomaly:
+    if anomaly:
         for xbar in xbars:
             if xbar is not None:
                 _check_finite(xbar.data, f"the backward pass of {type(fn).__name__}")

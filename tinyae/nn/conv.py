@@ -25,8 +25,8 @@ def _geometry(layer, stride, padding, dilation=1, output_padding=0):
 
 
 def _check_input(x, channels, layer):
-    if x.ndim != 4 or x.shape[1] != channels:
-        raise ValueError(f"{layer} expects an (N, C, H, W) input with C = {channels}, got shape "
+    if x.ndim != 4 or x.shape[1] != channels:  # the layer's repr is made only for the message
+        raise ValueError(f"{layer!r} expects an (N, C, H, W) input with C = {channels}, got shape "
                          f"{tuple(x.shape)} (reshape flat vectors with Unflatten(1, (C, H, W)))")
 
 
@@ -47,7 +47,7 @@ class Conv2d(Module):
         init.default_init_(self.weight, self.bias, rng)
 
     def forward(self, x):
-        _check_input(x, self.in_channels, repr(self))
+        _check_input(x, self.in_channels, self)
         return F.conv2d(x, self.weight, self.bias, stride=self.stride,
                              padding=self.padding, dilation=self.dilation)
 
@@ -76,7 +76,7 @@ class ConvTranspose2d(Module):
         init.default_init_(self.weight, self.bias, rng)
 
     def forward(self, x):
-        _check_input(x, self.in_channels, repr(self))
+        _check_input(x, self.in_channels, self)
         return F.conv_transpose2d(x, self.weight, self.bias, stride=self.stride,
                                        padding=self.padding, dilation=self.dilation,
                                        output_padding=self.output_padding)

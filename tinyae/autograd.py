@@ -11,6 +11,7 @@ with ``create_graph=True`` the backward pass is itself recorded and can be diffe
 again (Hessian-vector products, contractive penalties of deep encoders).
 """
 import contextlib
+import sys
 import threading
 import weakref
 
@@ -303,15 +304,17 @@ def run_backward(outputs, ybars, retain_graph=False, create_graph=False, inputs=
             if ybar is not None:
                 for x, xbar in zip(fn.inputs, _call_backward(fn, ybar)):  # x̄ = ȳ ∂y/∂x
                     if xbar is not None:
-                        _send(x, unbroadcast(xbar, x.shape), ybar_of, sink)
+                        made = xbar is not ybar and all(xbar is not t for t in fn.inputs)
+                        _send(x, unbroadcast(xbar, x.shape), ybar_of, sink, made)
             if not retain_graph:
                 fn.release()  # its saved arrays are freed now, during the pass
     return sink.results()
 
 
-def _send(x, xbar, ybar_of, sink):
-    """Add x̄ into x's error signal: fan-out, a tensor used by several ops gets their sum."""
-    sink.take(x, xbar)
+def _send(x, xbar, ybar_of, sink, made=False):
+    """Add x̄ into x's error signal: fan-out, a tensor used by several ops gets their sum.
+    ``made``: x̄ was computed by the op's backward (not ȳ or an input handed on as it is)."""
+    sink.take(x, xbar, made)
     fn = x._creator
     if fn is not None:
         ybar_of[fn] = xbar if fn not in ybar_of else ybar_of[fn] + xbar
@@ -394,10 +397,10 @@ class _Sink:
         self.inputs = inputs
         self.found = None if inputs is None else {id(x): None for x in inputs}
 
-    def take(self, x, xbar):
+    def take(self, x, xbar, made=False):
         if self.found is None:
             if x._creator is None:
-                _add_to_grad(x, xbar)
+                _add_to_grad(x, xbar, made)
         elif id(x) in self.found:
             total = self.found[id(x)]
             self.found[id(x)] = xbar if total is None else total + xbar
@@ -406,17 +409,27 @@ class _Sink:
         return None if self.found is None else tuple(self.found[id(x)] for x in self.inputs)
 
 
-def _add_to_grad(x, xbar):
+def _add_to_grad(x, xbar, made=False):
     """x.grad += x̄ (a leaf's .grad accumulates across backward calls, as in PyTorch)."""
     if x.grad is not None:
         x.grad = x.grad + xbar  # a new array, owned by x
     elif is_grad_enabled():
         x.grad = _owned_copy(xbar)  # create_graph: a copy that stays in the graph
+    elif made and _sole_holder(xbar):
+        x.grad = Tensor(xbar.data, copy=False)  # a fresh array nobody else holds (a W̄ = z̄ᵀx): no copy
     else:
         # Every leaf owns its .grad, so that optimizers and users may update it in place: the
         # signal may be shared with another leaf (ā = b̄ = ȳ for a + b), be the ybar the
         # caller passed in, or be a read-only broadcast view (from sum); copy it.
         x.grad = Tensor(xbar.data.copy(), copy=False)
+
+
+def _sole_holder(t):
+    """True when the Tensor t alone holds its array, which owns its memory (not a view):
+    CPython's reference count is then 2 (t's field and getrefcount's own argument), the
+    test NumPy itself uses to reuse temporaries. Elsewhere (PyPy) False: copy."""
+    return (hasattr(sys, "getrefcount") and sys.getrefcount(t.data) == 2
+            and t.data.base is None)
 
 
 def _owned_copy(xbar):

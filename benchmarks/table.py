@@ -16,8 +16,9 @@ that same round, and the table gives the median over rounds. A busy machine slow
 of a pair alike, so the paired ratio is far steadier than times taken minutes apart; the load
 average is still printed beside every row. Peers that are not installed are skipped.
 
-Threads: OPENBLAS/OMP/MKL_NUM_THREADS, torch.set_num_threads and XLA's intra-op threads are all
-set to N, and the process is pinned to N cores, so no framework uses more than the others.
+Threads: OPENBLAS/OMP/MKL_NUM_THREADS and torch.set_num_threads are set to N, XLA's Eigen
+threads are off for N = 1, and the process is pinned to N cores, so no framework uses more
+than the others.
 Peak memory (``--memory``, on by default): each (framework, model) in a fresh process, 1 thread,
 the peak resident set during warm-up and 20 steps minus the resident set before building the
 model (benchmarks/run.py's PeakMemory).
@@ -58,8 +59,8 @@ def thread_env(threads):
         [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
-    env["XLA_FLAGS"] = (f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'} "
-                        f"intra_op_parallelism_threads={threads}")
+    # XLA sizes its pool by the cores it may run on (the worker pins itself to N cores)
+    env["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'}"
     env["JAX_PLATFORMS"] = "cpu"
     return env
 

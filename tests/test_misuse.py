@@ -66,6 +66,39 @@ def test_grad_never_aliases_the_ybar_passed_in():
     np.testing.assert_array_equal(ybar.data, [1.0, 1.0])
 
 
+def test_a_fresh_error_signal_becomes_grad_without_a_copy_but_is_never_shared():
+    """A .grad takes the array an op's backward made when nothing else holds it (no copy);
+    the same array sent to two leaves, or an input handed back as its own x̄, is copied."""
+    from tinyae.autograd import Function
+
+    class Twice(Function):  # y = 2a + 2b, its backward hands ONE fresh tensor to both inputs
+        def forward(self, a, b):
+            return 2 * a + 2 * b
+
+        def backward(self, ybar):
+            g = ybar * 2.0
+            return g, g
+
+    class Odd(Function):  # a user's backward returning its input as the error signal
+        def forward(self, a):
+            return a * 1.0
+
+        def backward(self, ybar):
+            return self.inputs[0]
+
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    Twice.apply(a, b).sum().backward()
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    np.testing.assert_array_equal(a.grad.data, [2.0, 2.0])
+    c = leaf([5.0, 6.0])
+    Odd.apply(c).backward(Tensor(np.ones(2)))
+    c.grad.data += 1.0
+    np.testing.assert_array_equal(c.data, [5.0, 6.0])
+    w, x = leaf(np.ones((3, 2))), Tensor(np.ones((4, 2)))
+    (x @ w.T).sum().backward()  # W̄ = z̄ᵀx, a fresh array: it becomes w.grad as it is
+    assert w.grad.data.base is None and not np.shares_memory(w.grad.data, w.data)
+
+
 def test_grads_with_create_graph_are_owned_too():
     a, b = leaf([1.0]), leaf([2.0])
     (a + b).sum().backward(create_graph=True)

@@ -11,3 +11,4 @@ from .conv import conv2d, conv_transpose2d, im2col, col2im  # noqa: F401
 from .pool import max_pool2d, avg_pool2d, upsample  # noqa: F401
 from .random import dropout, mask  # noqa: F401
 from .gaussian import normal, randn_like, reparameterize  # noqa: F401
+from .norm import normalize  # noqa: F401

@@ -296,3 +296,30 @@ def test_state_dict_is_a_copy_and_mismatches_are_explained():
         optim.Adam([tinyae.Tensor(np.ones(4), requires_grad=True)]).load_state_dict(saved)
     with pytest.raises(ValueError, match="2 parameters|holds 1"):
         optim.Adam([p, tinyae.Tensor(np.ones(1), requires_grad=True)]).load_state_dict(saved)
+
+
+@pytest.mark.parametrize("make", [lambda ps: optim.Adam(ps, lr=1e-2, weight_decay=0.1),
+                                  lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True)])
+def test_threaded_update_matches_serial(make):
+    """Big parameters are updated side by side in a thread pool when threads > 1: the same
+    numbers as one after the other, and an error in one update still reaches the caller."""
+    rng = np.random.default_rng(0)
+    shapes = [(300, 300), (7,), (2 ** 16,), (3, 4)]
+    results = []
+    for threads in (1, 2):
+        params = [tinyae.Tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
+                  for s in shapes]
+        grads = np.random.default_rng(1)
+        opt = make(params)
+        opt.threads = threads
+        for _ in range(3):
+            for p in params:
+                p.grad = tinyae.Tensor(grads.standard_normal(p.shape).astype(np.float32))
+            opt.step()
+        results.append([p.data.copy() for p in params])
+        rng = np.random.default_rng(0)
+    for serial, threaded in zip(*results):
+        np.testing.assert_array_equal(serial, threaded)
+    params[0].grad = tinyae.Tensor(np.ones((2, 2), np.float32))
+    with pytest.raises(ValueError, match="shape"):
+        opt.step()

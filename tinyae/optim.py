@@ -14,12 +14,19 @@ The update runs on every training step, so it works on the raw arrays in place (
 records no graph, and keeps one scratch array per parameter for intermediate results (ufuncs
 with ``out=``) instead of allocating temporaries each step. Moments have the parameter's dtype
 (float32 stays float32) and live on its device (``xp = get_array_module(p.data)``, so CuPy works).
+Parameters are updated independently of each other, so with more than one thread the big ones
+(NumPy arrays of ≥ 2¹⁶ numbers) are updated side by side in a thread pool: NumPy's ufuncs
+release the GIL. ``opt.threads`` is NumPy's BLAS thread count (tinyae.threads) unless set.
 """
+import concurrent.futures
 import math
 import numbers
 import types
 
+import numpy
+
 from . import backend
+from .threads import blas_threads
 from .arguments import positive_int
 from .tensor import Tensor
 
@@ -52,6 +59,21 @@ def _check(value, name, low=0.0, high=math.inf, high_open=False, finite=True):
         bound = f"[{low}, {high})" if high_open else f"≥ {low}"
         raise ValueError(f"invalid {name}={value!r}: it must be a {'finite ' if finite else ''}"
                          f"number {bound}")
+
+
+def _parallel(p):
+    """Worth a thread of its own: a big parameter in a NumPy array (not CuPy: a GPU has its own)."""
+    return type(p.data) is numpy.ndarray and p.data.size >= 2 ** 16
+
+
+_pools = {}
+
+
+def _pool(threads):
+    """One thread pool per thread count, made when first needed and kept."""
+    if threads not in _pools:
+        _pools[threads] = concurrent.futures.ThreadPoolExecutor(threads, "tinyae-optim")
+    return _pools[threads]
 
 
 def _add_scaled(y, a, x, tmp):
@@ -136,15 +158,27 @@ class Optimizer:
             else:
                 p.grad.data[...] = 0
 
+    threads = None  # threads for the update (None: NumPy's BLAS thread count, read at the first step)
+
     def step(self):
         """One update of every parameter that has a gradient and is not frozen (parameters with
         ``.grad`` None or ``requires_grad=False`` are skipped, their moments untouched)."""
-        i = 0
+        todo, i = [], 0
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None and p.requires_grad:
-                    self._step_one(i, p, group)
+                    todo.append((i, p, group))
                 i += 1
+        if self.threads is None:
+            self.threads = blas_threads()
+        big = {i for i, p, _ in todo if _parallel(p)} if self.threads > 1 else set()
+        largest_first = sorted((job for job in todo if job[0] in big), key=lambda job: -job[1].data.size)
+        running = [_pool(self.threads).submit(self._step_one, *job) for job in largest_first]
+        for job in todo:
+            if job[0] not in big:
+                self._step_one(*job)
+        for future in running:
+            future.result()  # waits, and raises what the update raised
 
     def _step_one(self, i, p, group):
         g = p.grad.data

@@ -15,7 +15,7 @@ threads after NumPy has loaded.
 """
 import os
 
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 _limiter = None  # kept alive: the limit lasts as long as this object is not restored
 
@@ -45,3 +45,11 @@ def limit(threads):
     global _limiter
     _limiter = threadpool_limits(limits=threads, user_api="blas")
     return threads
+
+
+def blas_threads():
+    """How many threads NumPy's BLAS uses now; tinyae's own parallel work (the optimizers'
+    update of big parameters) uses as many. (threadpoolctl looks at the loaded libraries:
+    a few milliseconds, so call it once, not per step.)"""
+    counts = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    return max(counts) if counts else 1

@@ -304,7 +304,8 @@ def run_backward(outputs, ybars, retain_graph=False, create_graph=False, inputs=
             if ybar is not None:
                 for x, xbar in zip(fn.inputs, _call_backward(fn, ybar)):  # x̄ = ȳ ∂y/∂x
                     if xbar is not None:
-                        made = xbar is not ybar and all(xbar is not t for t in fn.inputs)
+                        made = (x._creator is None and xbar is not ybar  # (for a leaf's .grad)
+                                and all(xbar is not t for t in fn.inputs))
                         _send(x, unbroadcast(xbar, x.shape), ybar_of, sink, made)
             if not retain_graph:
                 fn.release()  # its saved arrays are freed now, during the pass

@@ -196,7 +196,7 @@ for (name, (model, _, _)), color in zip(runs.items(), ("C3", "C0", "C2")):
 ax.plot(x2_tr, t2_tr, "o", ms=10, mfc="none", mec="black", mew=2, label="training points")
 ax.set_title("the fitted functions", fontsize=16)
 ax.tick_params(labelsize=12)
-ax.legend(fontsize=11, loc="lower right")
+ax.legend(fontsize=12, loc="upper left")
 fig.tight_layout()
 lesson.figure(fig, "mlp_remedies")
 

@@ -209,7 +209,7 @@ ax.set_ylabel("reconstruction MSE (test)", fontsize=13)
 ax.set_xticks(ps)
 ax.tick_params(labelsize=12)
 ax.grid(alpha=0.3, which="both")
-ax.legend(fontsize=11, loc="lower right")
+ax.legend(fontsize=12, loc="lower right")
 ax.set_title(f"64 → {HIDDEN} → 64 overcomplete AE: dropout on the code", fontsize=14)
 lesson.figure(fig, "dropout")
 

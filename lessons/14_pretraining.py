@@ -298,7 +298,7 @@ for k, ax in enumerate(axes):
     ax.set_xticks(range(1, PRE_EPOCHS + 1))
     ax.grid(alpha=0.3)
 axes[0].set_ylabel("clean reconstruction error\n(nats per example, test)", fontsize=12)
-axes[0].legend(fontsize=11)
+axes[0].legend(fontsize=12)
 fig.suptitle("greedy pretraining: each layer's autoencoder, trained on the codes below it",
              fontsize=14)
 fig.tight_layout()

@@ -209,10 +209,10 @@ for j, name in enumerate(names):
     values = list(r["iou"]) + [r["miou"], r["edge"]]
     xs = np.arange(len(categories)) + (j - (len(names) - 1) / 2) * width
     bars = ax.bar(xs, values, width, label=name, color=["#b0b0b0", "#8c6bb1", "#238b45"][j])
-    ax.bar_label(bars, fmt="%.2f", fontsize=10, padding=2)
+    ax.bar_label(bars, fmt="%.2f", fontsize=12, padding=3, rotation=90)
 ax.set_xticks(np.arange(len(categories)), categories, fontsize=12)
-ax.set_ylim(0, 1.12)
-ax.tick_params(axis="y", labelsize=11)
+ax.set_ylim(0, 1.25)
+ax.tick_params(axis="y", labelsize=12)
 ax.set_ylabel("IoU / accuracy on held-out scenes", fontsize=12)
 ax.axvline(len(SHAPE_CLASSES) - 0.5, color="k", lw=0.8)
 fig.legend(loc="outside lower center", ncol=len(names), fontsize=12, frameon=False)

@@ -213,7 +213,7 @@ right.set(xlabel="epoch", ylabel="nats per image", title="the two parts of the t
 for ax in (left, right):
     ax.grid(alpha=0.3)
     ax.set_xticks(epochs)
-    ax.legend(fontsize=11)
+    ax.legend(fontsize=12)
     ax.xaxis.label.set_size(12), ax.yaxis.label.set_size(12), ax.title.set_size(13)
 lesson.figure(fig, "elbo_curve")
 

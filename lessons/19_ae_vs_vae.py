@@ -202,7 +202,7 @@ for ax, name in zip(axes, ("AE", "VAE")):
 theta = np.linspace(0, 2 * np.pi, 200)
 axes[1].plot(2 * np.cos(theta), 2 * np.sin(theta), "k--", lw=1.2, label="2σ of N(0, I)")
 axes[1].set_aspect("equal", adjustable="datalim")
-axes[1].legend(title="digit", markerscale=4, fontsize=11, title_fontsize=11, loc="center left",
+axes[1].legend(title="digit", markerscale=4, fontsize=12, title_fontsize=12, loc="center left",
                bbox_to_anchor=(1.01, 0.5), frameon=False)
 lesson.figure(fig, "codes")
 

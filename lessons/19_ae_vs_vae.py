@@ -188,13 +188,12 @@ else:
 
 # %%
 colors = plt.get_cmap("tab10")
-fig, axes = plt.subplots(1, 2, figsize=(13, 5.8), layout="constrained")
+order = np.random.default_rng(0).permutation(len(y_test))  # one random order: no class hides
+fig, axes = plt.subplots(1, 2, figsize=(13, 5.8), layout="constrained")  # another
 for ax, name in zip(axes, ("AE", "VAE")):
-    c = codes[name]
-    for digit in range(10):
-        m = y_test == digit
-        ax.scatter(c[m, 0], c[m, 1], s=4, alpha=0.6, color=colors(digit), linewidths=0,
-                   label=str(digit))
+    c = codes[name][order]
+    ax.scatter(c[:, 0], c[:, 1], s=10, alpha=0.6, color=colors(y_test[order] % 10),
+               linewidths=0)
     ax.set_title(f"{name}: 2-D codes of {len(c):,} test digits", fontsize=14)
     ax.set_xlabel("code unit 1" if name == "AE" else "μ₁", fontsize=12)
     ax.set_ylabel("code unit 2" if name == "AE" else "μ₂", fontsize=12)
@@ -202,8 +201,10 @@ for ax, name in zip(axes, ("AE", "VAE")):
 theta = np.linspace(0, 2 * np.pi, 200)
 axes[1].plot(2 * np.cos(theta), 2 * np.sin(theta), "k--", lw=1.2, label="2σ of N(0, I)")
 axes[1].set_aspect("equal", adjustable="datalim")
-axes[1].legend(title="digit", markerscale=4, fontsize=12, title_fontsize=12, loc="center left",
-               bbox_to_anchor=(1.01, 0.5), frameon=False)
+handles = [plt.Line2D([], [], marker="o", ls="", markersize=9, color=colors(d), label=str(d))
+           for d in range(10)] + axes[1].get_lines()
+axes[1].legend(handles=handles, title="digit", fontsize=12, title_fontsize=12,
+               loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
 lesson.figure(fig, "codes")
 
 # %%

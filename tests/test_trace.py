@@ -30,13 +30,13 @@ def test_trace_of_exp_x_squared():
 
 def test_trace_leaves_the_graph_and_grads_alone(capsys):
     W = tinyae.Tensor(np.arange(6.0).reshape(2, 3) / 10, requires_grad=True, name="W")
-    x = tinyae.Tensor(np.ones((4, 3)), name="x")
+    x = tinyae.Tensor(np.ones((5, 3)), name="x")
     loss = (tinyae.functional.linear(x, W).sigmoid() ** 2).mean()
     table = trace(loss)
     assert capsys.readouterr().out.strip() == table.strip()
     assert W.grad is None
     rows = {r[0]: r for r in _rows(table)}
-    assert rows["x"][1] == "const" and rows["x"][-1] == "…"  # 12 values: not shown
+    assert rows["x"][1] == "const" and rows["x"][-1] == "…"  # 5×3 = 15 values: not shown
     assert "v̄" in table.splitlines()[0]
     loss.backward()  # the graph is still there
     assert W.grad.shape == (2, 3)
@@ -76,3 +76,27 @@ def test_graph_of_a_leaf_is_one_node():
     x = tinyae.Tensor(np.array(1.0), requires_grad=True)
     nodes, edges = graph_nodes(x)
     assert len(nodes) == 1 and nodes[0].op == "input" and edges == []
+
+
+def test_trace_names_parameters_by_module_path_and_folds_modules():
+    import tinyae.nn as nn
+    net = nn.Sequential(nn.Linear(2, 2, rng=0), nn.Tanh()).double()
+    model = nn.Sequential(net)  # parameters are 0.0.weight, 0.0.bias
+    x = tinyae.Tensor(np.ones((3, 2)), name="x")
+    loss = (model(x) ** 2).sum()
+    rows = {r[0]: r for r in _rows(trace(loss, names=model, file=io.StringIO()))}
+    assert rows["0.0.weight"][1] == "input" and "0.0.bias" in rows
+    assert rows["0.0.weight"][-1] != "…"  # a 2×2 matrix is printed
+    folded = {r[0]: r for r in _rows(trace(loss, names=model, group=True, file=io.StringIO()))}
+    assert folded["0.0"][1] == "Linear" and "0.0.weight" not in folded
+
+
+def test_collapse_skips_plumbing_but_keeps_the_signals():
+    W = tinyae.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True, name="W")
+    x = tinyae.Tensor(np.ones((1, 3)), name="x")
+    loss = (x @ W.T).sum()
+    assert "Transpose" in trace(loss, file=io.StringIO())
+    table = trace(loss, collapse=True, file=io.StringIO())
+    assert "Transpose" not in table
+    rows = {r[0]: r for r in _rows(table)}
+    assert rows["v3"][1:4] == ["MatMul", "x,", "W"]  # MatMul reads W itself now

@@ -273,8 +273,9 @@ def test_draw_graph_boxes_edges_and_depth_columns(rng, tmp_path):
     assert {label for label, _ in nodes} == {
         "x\n4×3", "W\n2×3", "b\n2", "Linear\n4×2", "Sigmoid\n4×2", "Sum\nscalar"}
     assert len(edges) == 5  # x, W, b -> Linear -> Sigmoid -> Sum
-    depth = {label.split("\n")[0]: pos[0] for label, pos in nodes}
-    assert depth == {"x": 0, "W": 0, "b": 0, "Linear": 1, "Sigmoid": 2, "Sum": 3}
+    column = {label.split("\n")[0]: pos[0] for label, pos in nodes}  # x in inches
+    assert column["x"] == column["W"] == column["b"] < column["Linear"] < column["Sigmoid"] \
+        < column["Sum"]
     assert_png(tmp_path / "g.png")
     # Drawing did not consume the graph: backward still works and gives the right W̄.
     loss.backward()

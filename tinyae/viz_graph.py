@@ -1,0 +1,293 @@
+"""Drawings of the computation graph: the graph itself, and the backward pass step by step.
+
+``draw_graph(loss)`` draws one box per tensor, arrows input → output, columns by depth from the
+leaves. For a real network, ``names=model`` names the parameters by module path
+(``encoder.0.weight``), ``collapse=True`` leaves out plumbing (reshape, transpose, broadcast) and
+``group=True`` folds each module into one box; ``values=True`` and ``signals=True`` write each
+node's value and error signal v̄ into its box (in full for scalars and matrices up to 4×4).
+
+``backward_frames(loss)`` is the picture drawn on the board during backprop: one figure per node
+in reverse topological order, the node whose error signal is being computed highlighted (with
+the arrows of its uses, whose signals it sums) and the signals already computed shown;
+``backward_animation(loss, "backward.gif")`` writes the same frames as an animated GIF
+(matplotlib's PillowWriter). All build on ``tinyae.trace.graph_nodes``, the walk the trace table
+prints, and draw with matplotlib alone (no Graphviz).
+"""
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+from matplotlib.animation import PillowWriter
+
+from .tensor import Tensor
+from .trace import error_signals, graph_nodes, show
+from .viz import DPI, _finish, _new_figure, _projector
+
+FONT = 13                  # points: box text, ≥ 12 for a projector
+CHAR = 0.62 * FONT / 72    # inches per character of box text (DejaVu Sans, roughly)
+LINE = 1.3 * FONT / 72     # inches per line of box text
+GAP_X, GAP_Y = 0.45, 0.3   # inches between columns (for the arrows) and between boxes
+COLORS = {"loss": "#f4a6a6", "op": "#fcd9a8", "input": "#b9d7f2", "const": "#dddddd",
+          "now": "#ffe066"}
+NOW_EDGE = "#b3001b"       # the node being visited and the arrows of its uses
+
+
+# --- layout --------------------------------------------------------------------------------
+def _layout(nodes, edges):
+    """Column = depth (longest path from a leaf). An edge spanning several columns passes
+    through a hidden waypoint in each column between, so it gets its own lane instead of
+    crossing boxes. Within a column, nodes are ordered by the mean row of their neighbours
+    (barycentre sweeps left-to-right and back), which keeps arrows short and uncrossed."""
+    depth = dict.fromkeys(nodes, 0)
+    for a, b in edges:  # topological order: depth[a] is final before any edge leaves a
+        depth[b] = max(depth[b], depth[a] + 1)
+    paths, links = {}, []
+    for a, b in edges:
+        waypoints = [(a, b, d) for d in range(depth[a] + 1, depth[b])]
+        depth.update({w: w[2] for w in waypoints})
+        paths[a, b] = [a] + waypoints + [b]
+        links += zip(paths[a, b][:-1], paths[a, b][1:])
+    parents, children = {k: [] for k in depth}, {k: [] for k in depth}
+    for a, b in links:
+        parents[b].append(a)
+        children[a].append(b)
+    columns = {}
+    for k in depth:
+        columns.setdefault(depth[k], []).append(k)
+    row = {k: float(i) for col in columns.values() for i, k in enumerate(col)}
+    for neighbours, cols in ((parents, sorted(columns)), (children, sorted(columns)[::-1])) * 3:
+        for d in cols:
+            col = columns[d]
+            col.sort(key=lambda k: np.mean([row[j] for j in neighbours[k]]) if neighbours[k]
+                     else row[k])
+            for i, k in enumerate(col):
+                row[k] = i - (len(col) - 1) / 2  # centre each column vertically
+    return depth, row, paths, max(len(c) for c in columns.values()), max(columns)
+
+
+# --- labels ----------------------------------------------------------------------------------
+def bar(name):
+    """The error signal's symbol: z̄ for a one-letter name, (wx)‾ for a longer one."""
+    return unicodedata.normalize("NFC", name + "\u0304") if len(name) == 1 else f"({name})‾"
+
+
+def _shape(t):
+    return "×".join(str(s) for s in t.shape) or "scalar"
+
+
+def _kind(node, loss_index):
+    return ("loss" if node.index == loss_index else "op" if node.inputs
+            else "input" if node.tensor.requires_grad else "const")
+
+
+def _title(node):
+    """'W' for a named leaf, 'leaf'/'const' for an unnamed one, 'Tanh: h' or 'Tanh' for an op,
+    'encoder.0: Linear' for a folded module."""
+    named = node.name != f"v{node.index + 1}"
+    if node.inputs and node.name == node.group:
+        return f"{node.name}: {node.op}"
+    if not node.inputs:
+        return node.name if named else ("leaf" if node.tensor.requires_grad else "const")
+    return f"{node.op}: {node.name}" if named else node.op
+
+
+def _value_lines(t, prefix):
+    text = show(t, one_line=False)
+    if t.ndim == 0 or text == "…":
+        return [f"{prefix} {text}"]
+    return [prefix] + text.splitlines()
+
+
+class _Picture:
+    """The graph of ``loss`` with every box's text worked out once, so that the static drawing
+    and each backward frame share one layout and one figure size."""
+
+    def __init__(self, loss, names, collapse, group, values, signals, max_nodes):
+        if not isinstance(loss, Tensor):
+            raise TypeError(f"draw_graph needs a tinyae Tensor, got {type(loss).__name__}")
+        if loss._creator is None:
+            raise ValueError("this tensor is a leaf: no op recorded it. Compute it from tensors "
+                             "with requires_grad=True (and outside no_grad()) to record a graph")
+        try:
+            self.nodes, uses = graph_nodes(loss, names, collapse, group)
+        except RuntimeError:
+            raise ValueError("the graph was freed by backward(): draw it before backward(), "
+                             "or pass retain_graph=True to backward()") from None
+        if len(self.nodes) > max_nodes:
+            raise ValueError(f"the graph has {len(self.nodes)} tensors, more than max_nodes="
+                             f"{max_nodes} can show legibly: draw a smaller piece, pass "
+                             "collapse=True or group=True, or raise max_nodes")
+        self.edges = list(dict.fromkeys(uses))  # one arrow per input → output, even for x * x
+        self.loss = len(self.nodes) - 1
+        self.signals = error_signals(loss, self.nodes) if signals else {}
+        self.values = values
+        keys = [node.index for node in self.nodes]
+        self.depth, self.row, self.paths, _, self.deepest = _layout(keys, self.edges)
+        self.head = {n.index: self._head(n) for n in self.nodes}
+        self.tail = {n.index: self._tail(n) for n in self.nodes}
+        self._place()
+
+    def _head(self, node):
+        """The lines every frame shows: title, shape or value."""
+        t = node.tensor
+        lines = [_title(node)]
+        if not node.inputs and not t.requires_grad and t.size == 1:
+            return lines + [f"= {t.data.item():.3g}"]  # a constant: its value says more
+        if self.values and t.ndim == 0:
+            return lines + [f"= {show(t)}"]
+        lines.append(_shape(t))
+        if self.values and show(t) != "…":
+            lines += _value_lines(t, "=")[1:] if t.ndim else []
+        return lines
+
+    def _tail(self, node):
+        """The error-signal lines, shown once the backward pass has reached the node."""
+        if node.index not in self.signals or show(self.signals[node.index]) == "…":
+            return []  # no signal, or too big to write in a box
+        name = node.name if node.name != f"v{node.index + 1}" else "v"
+        return _value_lines(self.signals[node.index], f"{bar(name)} =")
+
+    def _place(self):
+        """Box sizes from the longest texts; columns as wide as their widest box (inches)."""
+        size = {}
+        for node in self.nodes:
+            lines = self.head[node.index] + self.tail[node.index]
+            size[node.index] = (max(map(len, lines)) * CHAR + 0.3, len(lines) * LINE + 0.25)
+        widths = [0.0] * (self.deepest + 1)
+        for k, (w, _) in size.items():
+            widths[self.depth[k]] = max(widths[self.depth[k]], w)
+        widths = [max(w, 0.6) for w in widths]  # a column of waypoints only
+        self.x = [0.2 + widths[0] / 2]
+        for left, right in zip(widths[:-1], widths[1:]):
+            self.x.append(self.x[-1] + left / 2 + GAP_X + right / 2)
+        self.width = self.x[-1] + widths[-1] / 2 + 0.2
+        self.pitch = max(h for _, h in size.values()) + GAP_Y
+        rows = [self.row[k] for k in self.row]
+        self.top, self.bottom = max(rows), min(rows)
+        self.height = (self.top - self.bottom) * self.pitch + self.pitch + 0.2
+
+    def point(self, k):
+        return self.x[self.depth[k]], -self.row[k] * self.pitch
+
+    def draw(self, fig, done=None, now=None, title=None):
+        """Draw into ``fig``: every signal when ``done`` is None, else only those of the node
+        indices in ``done``, with node ``now`` highlighted."""
+        ax = fig.add_subplot()
+        ax.set(xlim=(0, self.width), ylim=(-self.top * self.pitch - self.pitch / 2 - 0.1,
+                                           -self.bottom * self.pitch + self.pitch / 2 + 0.1))
+        ax.axis("off")
+        boxes = {}
+        for node in self.nodes:
+            k = node.index
+            shown = done is None or k in done
+            text = "\n".join(self.head[k] + (self.tail[k] if shown else []))
+            color = COLORS["now" if k == now else _kind(node, self.loss)]
+            boxes[k] = ax.text(*self.point(k), text, ha="center", va="center", fontsize=FONT,
+                               zorder=3, linespacing=1.15,
+                               bbox=dict(boxstyle="round,pad=0.4", fc=color,
+                                         ec=NOW_EDGE if k == now else "0.3",
+                                         lw=3 if k == now else 1))
+        for (a, b), keys in self.paths.items():
+            hot = a == now
+            arrow = dict(arrowstyle="-|>", color=NOW_EDGE if hot else "0.25",
+                         lw=2.6 if hot else 1.1, shrinkA=5, shrinkB=5)
+            # Ends are given relative to each label's extent (right-middle of a, left-middle of
+            # b), so they stay on the box edges at any figure size or dpi.
+            if len(keys) == 2:
+                ax.annotate("", xy=(0, 0.5), xycoords=boxes[b], xytext=(1, 0.5),
+                            textcoords=boxes[a], zorder=2, arrowprops=arrow)
+                continue
+            # A long edge: a line through its waypoints (starting under box a), then the arrow.
+            xs, ys = zip(*(self.point(k) for k in keys[:-1]))
+            ax.plot(xs, ys, color=arrow["color"], lw=arrow["lw"], zorder=1)
+            ax.annotate("", xy=(0, 0.5), xycoords=boxes[b], xytext=(xs[-1], ys[-1]),
+                        textcoords="data", zorder=2, arrowprops=dict(arrow, shrinkA=0))
+        fig.suptitle(title or self.title(), fontsize=16 if title is None else 15)
+        return ax
+
+    def title(self):
+        loss = self.nodes[self.loss]
+        return (f"computation graph of {_title(loss)} ({len(self.nodes)} tensors, "
+                f"{len(self.edges)} edges)")
+
+    def figure(self, extra_height=0.0):
+        return _new_figure((max(5.0, self.width), max(2.5, self.height + 0.6 + extra_height)))
+
+    def step_text(self, k):
+        """What frame k says: how the node's error signal is made from its uses' signals."""
+        node = self.nodes[k]
+        name = node.name if node.name != f"v{k + 1}" else f"v{k + 1}"
+        if k == self.loss:
+            return f"{bar(name)} = 1: the backward pass starts at the loss"
+        if k not in self.signals:
+            named = name != f"v{k + 1}"
+            return f"{name if named else 'this'} is a constant: it gets no error signal"
+        uses = [j for i, j in self.edges if i == k]
+        terms = " + ".join(f"{bar(self.nodes[j].name)} ∂{self.nodes[j].name}/∂{name}"
+                           for j in uses)
+        value = show(self.signals[k])
+        return f"{bar(name)} = {terms}" + (f" = {value}" if value != "…" else "")
+
+    def frame(self, fig, step):
+        """Frame ``step`` (0 = the loss): the node visited at that step of the backward pass."""
+        order = [n.index for n in reversed(self.nodes)]
+        k = order[step]
+        self.draw(fig, done=set(order[:step + 1]), now=k,
+                  title=f"backward step {step + 1} of {len(order)}:  {self.step_text(k)}")
+
+
+# --- the public drawings ---------------------------------------------------------------------
+@_projector
+def draw_graph(loss, path=None, max_nodes=120, names=None, collapse=False, group=False,
+               values=False, signals=False):
+    """The computation graph behind ``loss``: one box per tensor (a leaf, or the op that made
+    it and the shape it made), arrows input → output, columns by depth from the leaves.
+    Blue = leaves that need x̄ (inputs, parameters), grey = constants, orange = op outputs,
+    red = the tensor drawn from. Call it before ``backward()``, which frees the graph.
+
+    ``names=model`` (or ``dict(model.named_parameters())``) names parameters by module path;
+    ``collapse=True`` leaves out reshape/transpose/broadcast/cast ops; ``group=True`` folds
+    each module (its parameters and the ops using them) into one box; ``values=True`` and
+    ``signals=True`` write each tensor's value and error signal v̄ = ∂loss/∂v (scalars and
+    tensors up to 4×4 in full, "…" for bigger ones; ``signals`` needs a scalar loss)."""
+    picture = _Picture(loss, names, collapse, group, values, signals, max_nodes)
+    fig = picture.figure()
+    picture.draw(fig)
+    return _finish(fig, path)
+
+
+@_projector
+def backward_frames(loss, names=None, collapse=False, group=False, values=True,
+                    max_nodes=40):
+    """The backward pass of ``loss`` as a list of figures, one per node in reverse
+    topological order: the node being visited highlighted, the arrows of its uses (whose
+    error signals it sums) in red, the signals already computed written in their boxes, and
+    the title saying v̄ = Σ_uses ū ∂u/∂v with its value. Constants get a frame that says they
+    receive nothing. Options as for ``draw_graph``; ``loss`` must be a scalar."""
+    picture = _Picture(loss, names, collapse, group, values, True, max_nodes)
+    frames = []
+    for step in range(len(picture.nodes)):
+        fig = picture.figure(extra_height=0.3)
+        picture.frame(fig, step)
+        frames.append(fig)
+    return frames
+
+
+@_projector
+def backward_animation(loss, path, fps=0.8, dpi=80, names=None, collapse=False, group=False,
+                       values=True, max_nodes=40):
+    """Write the frames of ``backward_frames`` to ``path`` as an animated GIF (matplotlib's
+    PillowWriter; Pillow comes with matplotlib), ``fps`` frames per second, the last frame
+    held as long as two. Returns the number of frames (= the number of nodes)."""
+    picture = _Picture(loss, names, collapse, group, values, True, max_nodes)
+    fig = picture.figure(extra_height=0.3)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    writer = PillowWriter(fps=fps)
+    steps = list(range(len(picture.nodes)))
+    with writer.saving(fig, str(path), dpi):
+        for step in steps + steps[-1:]:
+            fig.clear()
+            picture.frame(fig, step)
+            writer.grab_frame()
+    return len(steps)
+

@@ -9,7 +9,9 @@
 #     v̄ᵢ = ∂L/∂vᵢ = Σ_{children j} v̄ⱼ ∂vⱼ/∂vᵢ,        starting from L̄ = 1.
 #
 # (a) the graph of logistic least squares z = wx + b, y = σ(z), L = ½(y − t)²: its
-#     topological order, the trace table and a drawing; the engine's v̄ against lesson 03's hand values;
+#     topological order, the trace table, a drawing that carries every value and error signal,
+#     and the backward pass frame by frame (an animated GIF); the engine's v̄ against lesson 03's
+#     hand values;
 # (b) fan-out: a node used twice receives the sum of both signals;
 # (c) every registered op checked against finite differences, first and second order;
 # (d) create_graph=True: the backward pass is itself a graph, so it can be differentiated
@@ -26,7 +28,7 @@ from tinyae import Tensor
 from tinyae.gradcheck import check_all_ops, format_op_table
 from tinyae.lesson import Lesson
 from tinyae.trace import graph_nodes, trace
-from tinyae.viz import draw_graph
+from tinyae.viz import backward_animation, backward_frames, draw_graph
 
 lesson = Lesson(
     5, "The engine",
@@ -107,7 +109,58 @@ lesson.check(all(np.isclose(engine[n], lesson03[n][1], rtol=1e-14, atol=0) for n
 row_of = {line.split()[0]: line for line in table.splitlines()[2:] if line.strip()}
 lesson.check(all(f"{lesson03[n][1]:.4g}" in row_of[n].split()[-1] for n in names),
              "(a) the v̄ column of the printed trace shows the hand values (4 digits)")
-lesson.figure(draw_graph(L), "graph")
+lesson.figure(draw_graph(L, values=True, signals=True), "graph")
+
+# %% [markdown]
+# ### The backward pass, one node at a time
+#
+# The picture drawn on the board: visit the nodes in reverse topological order, starting from
+# L̄ = 1. At each step the highlighted node sums what its uses (the red arrows) send back,
+# v̄ = Σ ū ∂u/∂v, and its error signal is written in; the signals already computed stay.
+# Constants are visited too and receive nothing. One frame per node: as figures (a sequence
+# to step through on a slide) and as an animated GIF.
+
+# %%
+frames = backward_frames(L)
+for step, frame in enumerate(frames, 1):
+    lesson.figure(frame, f"backward_{step:02d}")
+gif = lesson.out / "backward.gif"
+n_frames = backward_animation(L, gif)
+print(f"animation saved: {gif} ({n_frames} frames, {gif.stat().st_size / 1e3:.0f} kB)")
+lesson.smoke(len(frames) == n_frames == len(nodes),
+             f"(a) one backward frame per node ({len(nodes)}), as figures and as a GIF")
+
+# %% [markdown]
+# ### A real network, drawn
+#
+# Lesson 03's two-layer network, H = σ(X W⁽¹⁾ᵀ + b⁽¹⁾), Y = H W⁽²⁾ᵀ + b⁽²⁾,
+# L = ½ ‖Y − T‖² / N, written as a Module (examples are rows here, as in every layer of
+# tinyae). `names=net` names the parameters by their module path (`layer1.weight`), as
+# `named_parameters()` does; `group=True` folds each layer (its parameters and the op that uses
+# them) into one box, and matrices up to 4×4 are written out, values and error signals.
+
+# %%
+class TwoLayer(tinyae.nn.Module):
+    def __init__(self, seed):
+        super().__init__()
+        self.layer1 = tinyae.nn.Linear(4, 3, rng=seed)
+        self.layer2 = tinyae.nn.Linear(3, 2, rng=seed + 1)
+
+    def forward(self, x):
+        h = F.sigmoid(self.layer1(x))
+        h.name = "H"
+        return self.layer2(h)
+
+
+net = TwoLayer(lesson.seed).double()
+X_batch = Tensor(lesson.rng.normal(size=(2, 4)), name="X")
+T_batch = Tensor(lesson.rng.normal(size=(2, 2)), name="T")
+L_net = ((net(X_batch) - T_batch) ** 2).sum() * (0.5 / len(X_batch))
+L_net.name = "L"
+print()
+trace(L_net, names=net, group=True)
+lesson.figure(draw_graph(L_net, names=net), "graph_network")
+lesson.figure(draw_graph(L_net, names=net, group=True, signals=True), "graph_network_grouped")
 
 # %% [markdown]
 # ## (b) Fan-out: a node used twice
@@ -142,7 +195,7 @@ lesson.table([[f, h, d, e] for (f, h, d, _), e in zip(fan, engine_fan)],
              title="(b) fan-out at x = 2, y = 3")
 lesson.check(all(h == e and d in (None, h) for (_, h, d, _), e in zip(fan, engine_fan)),
              "(b) fan-out: the engine's c̄, ā, x̄, ȳ are the sums over all uses (exact)")
-lesson.figure(draw_graph(L2), "graph_fanout")
+lesson.figure(draw_graph(L2, values=True, signals=True), "graph_fanout")
 
 # %% [markdown]
 # ## (c) Every registered op, checked against finite differences

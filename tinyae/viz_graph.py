@@ -13,18 +13,20 @@ the arrows of its uses, whose signals it sums) and the signals already computed 
 (matplotlib's PillowWriter). All build on ``tinyae.trace.graph_nodes``, the walk the trace table
 prints, and draw with matplotlib alone (no Graphviz).
 """
+import functools
 import unicodedata
 from pathlib import Path
 
 import numpy as np
 from matplotlib.animation import PillowWriter
+from matplotlib.textpath import TextPath
 
 from .tensor import Tensor
-from .trace import error_signals, graph_nodes, show
+from . import backend
+from .trace import error_signals, graph_nodes, is_small, show
 from .viz import DPI, _finish, _new_figure, _projector
 
 FONT = 13                  # points: box text, ≥ 12 for a projector
-CHAR = 0.62 * FONT / 72    # inches per character of box text (DejaVu Sans, roughly)
 LINE = 1.3 * FONT / 72     # inches per line of box text
 GAP_X, GAP_Y = 0.45, 0.3   # inches between columns (for the arrows) and between boxes
 COLORS = {"loss": "#f4a6a6", "op": "#fcd9a8", "input": "#b9d7f2", "const": "#dddddd",
@@ -66,6 +68,12 @@ def _layout(nodes, edges):
 
 
 # --- labels ----------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4096)
+def _inches(line):
+    """How wide ``line`` is in box text, measured on the font's outlines (no drawing)."""
+    return TextPath((0, 0), line, size=FONT).get_extents().width / 72 if line.strip() else 0.0
+
+
 def bar(name):
     """The error signal's symbol: z̄ for a one-letter name, (wx)‾ for a longer one."""
     return unicodedata.normalize("NFC", name + "\u0304") if len(name) == 1 else f"({name})‾"
@@ -92,10 +100,13 @@ def _title(node):
 
 
 def _value_lines(t, prefix):
-    text = show(t, one_line=False)
-    if t.ndim == 0 or text == "…":
-        return [f"{prefix} {text}"]
-    return [prefix] + text.splitlines()
+    """``prefix value`` for a scalar; for a small vector or matrix the prefix, then one line
+    per row (3 significant digits, no brackets: a box is narrow)."""
+    if t.ndim == 0 or not is_small(t):
+        return [f"{prefix} {show(t)}"]
+    values = backend.to_numpy(t.data)
+    rows = values.reshape(-1, values.shape[-1]) if values.ndim else values.reshape(1, 1)
+    return [prefix] + ["  ".join(f"{v:.3g}" for v in row) for row in rows]
 
 
 class _Picture:
@@ -152,7 +163,7 @@ class _Picture:
         size = {}
         for node in self.nodes:
             lines = self.head[node.index] + self.tail[node.index]
-            size[node.index] = (max(map(len, lines)) * CHAR + 0.3, len(lines) * LINE + 0.25)
+            size[node.index] = (max(map(_inches, lines)) + 0.35, len(lines) * LINE + 0.25)
         widths = [0.0] * (self.deepest + 1)
         for k, (w, _) in size.items():
             widths[self.depth[k]] = max(widths[self.depth[k]], w)
@@ -274,7 +285,7 @@ def backward_frames(loss, names=None, collapse=False, group=False, values=True,
 
 
 @_projector
-def backward_animation(loss, path, fps=0.8, dpi=80, names=None, collapse=False, group=False,
+def backward_animation(loss, path, fps=0.8, dpi=100, names=None, collapse=False, group=False,
                        values=True, max_nodes=40):
     """Write the frames of ``backward_frames`` to ``path`` as an animated GIF (matplotlib's
     PillowWriter; Pillow comes with matplotlib), ``fps`` frames per second, the last frame

@@ -153,8 +153,9 @@ class TwoLayer(tinyae.nn.Module):
 
 
 net = TwoLayer(lesson.seed).double()
-X_batch = Tensor(lesson.rng.normal(size=(2, 4)), name="X")
-T_batch = Tensor(lesson.rng.normal(size=(2, 2)), name="T")
+batch_rng = np.random.default_rng(lesson.seed)  # its own: (d) draws from lesson.rng
+X_batch = Tensor(batch_rng.normal(size=(2, 4)), name="X")
+T_batch = Tensor(batch_rng.normal(size=(2, 2)), name="T")
 L_net = ((net(X_batch) - T_batch) ** 2).sum() * (0.5 / len(X_batch))
 L_net.name = "L"
 print()

@@ -139,5 +139,5 @@ def test_backward_animation_writes_a_small_gif(tmp_path):
         assert gif.n_frames >= n
 
 
-def test_module_is_short_and_re_exported():
+def test_viz_reexports_the_graph_drawings():
     assert viz.draw_graph is viz_graph.draw_graph

@@ -88,15 +88,19 @@ def _kind(node, loss_index):
             else "input" if node.tensor.requires_grad else "const")
 
 
+def _named(node):
+    """Whether the node has a name of its own (not the default v1, v2, … of the trace)."""
+    return node.name != f"v{node.index + 1}"
+
+
 def _title(node):
     """'W' for a named leaf, 'leaf'/'const' for an unnamed one, 'Tanh: h' or 'Tanh' for an op,
     'encoder.0: Linear' for a folded module."""
-    named = node.name != f"v{node.index + 1}"
     if node.inputs and node.name == node.group:
         return f"{node.name}: {node.op}"
     if not node.inputs:
-        return node.name if named else ("leaf" if node.tensor.requires_grad else "const")
-    return f"{node.op}: {node.name}" if named else node.op
+        return node.name if _named(node) else ("leaf" if node.tensor.requires_grad else "const")
+    return f"{node.op}: {node.name}" if _named(node) else node.op
 
 
 def _value_lines(t, prefix):
@@ -147,15 +151,15 @@ class _Picture:
         if self.values and t.ndim == 0:
             return lines + [f"= {show(t)}"]
         lines.append(_shape(t))
-        if self.values and show(t) != "…":
-            lines += _value_lines(t, "=")[1:] if t.ndim else []
+        if self.values and is_small(t):
+            lines += _value_lines(t, "=")[1:]  # the rows under the shape
         return lines
 
     def _tail(self, node):
         """The error-signal lines, shown once the backward pass has reached the node."""
-        if node.index not in self.signals or show(self.signals[node.index]) == "…":
+        if node.index not in self.signals or not is_small(self.signals[node.index]):
             return []  # no signal, or too big to write in a box
-        name = node.name if node.name != f"v{node.index + 1}" else "v"
+        name = node.name if _named(node) else "v"
         return _value_lines(self.signals[node.index], f"{bar(name)} =")
 
     def _place(self):
@@ -227,17 +231,16 @@ class _Picture:
     def step_text(self, k):
         """What frame k says: how the node's error signal is made from its uses' signals."""
         node = self.nodes[k]
-        name = node.name if node.name != f"v{k + 1}" else f"v{k + 1}"
+        name = node.name  # the trace's v1, v2, … when it has none of its own
         if k == self.loss:
             return f"{bar(name)} = 1: the backward pass starts at the loss"
         if k not in self.signals:
-            named = name != f"v{k + 1}"
-            return f"{name if named else 'this'} is a constant: it gets no error signal"
+            return f"{name if _named(node) else 'this'} is a constant: it gets no error signal"
         uses = [j for i, j in self.edges if i == k]
         terms = " + ".join(f"{bar(self.nodes[j].name)} ∂{self.nodes[j].name}/∂{name}"
                            for j in uses)
-        value = show(self.signals[k])
-        return f"{bar(name)} = {terms}" + (f" = {value}" if value != "…" else "")
+        value = self.signals[k]
+        return f"{bar(name)} = {terms}" + (f" = {show(value)}" if value.ndim == 0 else "")
 
     def frame(self, fig, step):
         """Frame ``step`` (0 = the loss): the node visited at that step of the backward pass."""

@@ -154,8 +154,8 @@ class TwoLayer(tinyae.nn.Module):
 
 net = TwoLayer(lesson.seed).double()
 batch_rng = np.random.default_rng(lesson.seed)  # its own: (d) draws from lesson.rng
-X_batch = Tensor(batch_rng.normal(size=(2, 4)), name="X")
-T_batch = Tensor(batch_rng.normal(size=(2, 2)), name="T")
+X_batch = Tensor(lesson.asarray(batch_rng.normal(size=(2, 4))), name="X")
+T_batch = Tensor(lesson.asarray(batch_rng.normal(size=(2, 2))), name="T")
 L_net = ((net(X_batch) - T_batch) ** 2).sum() * (0.5 / len(X_batch))
 L_net.name = "L"
 print()

@@ -141,3 +141,16 @@ def test_backward_animation_writes_a_small_gif(tmp_path):
 
 def test_viz_reexports_the_graph_drawings():
     assert viz.draw_graph is viz_graph.draw_graph
+
+
+def test_a_tied_weight_keeps_its_own_box_when_modules_fold(rng):
+    encoder = nn.Linear(4, 3, rng=0)
+    net = nn.Sequential(encoder, nn.Sigmoid(), nn.TiedLinear(encoder, rng=1)).double()
+    x = tinyae.Tensor(rng.random((2, 4)), name="x")
+    loss = losses.mse(net(x), x)
+    nodes, edges = graph_nodes(loss, names=net, group=True)
+    by_name = {n.name: n.index for n in nodes}
+    assert {"0", "2", "0.weight"} <= set(by_name) and "0.bias" not in by_name
+    assert (by_name["0.weight"], by_name["0"]) in edges  # W feeds the encoder ...
+    assert (by_name["0.weight"], by_name["2"]) in edges  # ... and, transposed, the decoder
+    assert all(i < j for i, j in edges)

@@ -133,28 +133,39 @@ def _collapse(nodes):
 
 
 def _fold_groups(nodes):
-    """One node per module: its parameters and its ops fold into the module's last op."""
+    """One node per module: its ops, and the parameters (with their plumbing) that only its
+    ops use, fold into its last op. A parameter two modules use (tied weights) keeps its own
+    box, with an arrow to each."""
+    users = {node.index: [] for node in nodes}
+    for node in nodes:
+        for j in node.inputs:
+            users[j].append(node.index)
+    fold = {}
+    for node in reversed(nodes):  # users first: a parameter follows where it is used
+        if node.inputs and node.op not in PLUMBING:
+            fold[node.index] = node.group
+        else:
+            groups = {fold[u] for u in users[node.index]}
+            fold[node.index] = groups.pop() if node.group and len(groups) == 1 else None
     members = {}
     for node in nodes:
-        if node.group is not None:
-            members.setdefault(node.group, []).append(node)
-    head = {g: ms[-1] for g, ms in members.items() if ms[-1].inputs}  # modules with an op
-    owner = {m.index: head[m.group].index for m in nodes
-             if m.group in head}
+        if fold[node.index] is not None:
+            members.setdefault(fold[node.index], []).append(node)
+    head = {g: ms[-1].index for g, ms in members.items()}  # the module's last op
+    owner = {k: head[g] for k, g in fold.items() if g is not None}
     kept = []
     for node in nodes:
         if owner.get(node.index, node.index) != node.index:
             continue
-        if node.group in head:
-            ms = members[node.group]
-            ops = [m.op for m in ms if m.inputs and m.op not in PLUMBING] or [node.op]
-            node = node._replace(name=node.group, op=" + ".join(dict.fromkeys(ops)))
+        if node.index in owner:
+            ops = [m.op for m in members[fold[node.index]] if m.inputs and m.op not in PLUMBING]
+            node = node._replace(name=fold[node.index], op=" + ".join(dict.fromkeys(ops)))
         kept.append(node)
 
     def inputs_of(node):
-        if node.group not in head:
+        if node.index not in owner:
             return [owner.get(j, j) for j in node.inputs]
-        outside = [owner.get(j, j) for m in members[node.group] for j in m.inputs
+        outside = [owner.get(j, j) for m in members[fold[node.index]] for j in m.inputs
                    if owner.get(j) != node.index]
         return list(dict.fromkeys(outside))
     return _renumber(kept, inputs_of)

@@ -21,10 +21,10 @@ import numpy as np
 from matplotlib.animation import PillowWriter
 from matplotlib.textpath import TextPath
 
-from .tensor import Tensor
 from . import backend
+from .tensor import Tensor
 from .trace import error_signals, graph_nodes, is_small, show
-from .viz import DPI, _finish, _new_figure, _projector
+from .viz import _finish, _new_figure, _projector
 
 FONT = 13                  # points: box text, ≥ 12 for a projector
 LINE = 1.3 * FONT / 72     # inches per line of box text
@@ -263,7 +263,8 @@ def draw_graph(loss, path=None, max_nodes=120, names=None, collapse=False, group
     ``collapse=True`` leaves out reshape/transpose/broadcast/cast ops; ``group=True`` folds
     each module (its parameters and the ops using them) into one box; ``values=True`` and
     ``signals=True`` write each tensor's value and error signal v̄ = ∂loss/∂v (scalars and
-    tensors up to 4×4 in full, "…" for bigger ones; ``signals`` needs a scalar loss)."""
+    tensors up to 4×4 in full; bigger ones keep their shape only; ``signals`` needs a scalar
+    loss)."""
     picture = _Picture(loss, names, collapse, group, values, signals, max_nodes)
     fig = picture.figure()
     picture.draw(fig)

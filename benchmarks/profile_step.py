@@ -28,7 +28,7 @@ def main(argv=None):
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args(argv)
     import numpy
-    images = load_images(args.model)
+    images, _ = load_images(args.model)  # (x, where it came from)
     _, step, _, _ = tinyae_trainer(args.model, numpy)
     rng = numpy.random.default_rng(0)
     batches = [images[rng.permutation(len(images))[:args.batch_size]] for _ in range(args.steps)]

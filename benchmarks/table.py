@@ -81,7 +81,7 @@ def worker(args):
         torch.set_num_threads(args.threads)
     from benchmarks.peers import inputs_for, make_step
     from benchmarks.run import load_images
-    images = {"flat": load_images("deep"), "image": load_images("conv")}
+    images = {"flat": load_images("deep")[0], "image": load_images("conv")[0]}  # (x, source)
     rows = []
     for work in args.works:
         rng = np.random.default_rng(0)
@@ -140,7 +140,7 @@ def memory_worker(framework, work):
     from benchmarks.peers import inputs_for, make_step
     from benchmarks.run import PeakMemory, load_images
     __import__(framework)
-    images = load_images("conv" if work == "conv" else "deep")
+    images, _ = load_images("conv" if work == "conv" else "deep")
     batches = inputs_for(work, images, np.random.default_rng(0))
     memory = PeakMemory().start()
     step, sync = make_step(framework, work, batches)

@@ -99,6 +99,19 @@ def test_a_fresh_error_signal_becomes_grad_without_a_copy_but_is_never_shared():
     assert w.grad.data.base is None and not np.shares_memory(w.grad.data, w.data)
 
 
+def test_the_sole_holder_test_tells_a_fresh_array_from_a_shared_one():
+    """The no-copy path of .grad relies on a reference count measured on this interpreter: an
+    array only one Tensor holds is "sole"; one a second Tensor (or a view) also holds is not."""
+    from tinyae.autograd import _sole_holder
+    fresh = Tensor(np.ones(3), copy=False)
+    assert _sole_holder(fresh)
+    other = Tensor(fresh.data, copy=False)
+    assert not _sole_holder(fresh) and not _sole_holder(other)
+    del other
+    assert _sole_holder(fresh)
+    assert not _sole_holder(Tensor(np.ones((2, 3))[0], copy=False))  # a view: its base holds it
+
+
 def test_grads_with_create_graph_are_owned_too():
     a, b = leaf([1.0]), leaf([2.0])
     (a + b).sum().backward(create_graph=True)

@@ -15,6 +15,8 @@ import sys
 import threading
 import weakref
 
+import numpy
+
 from . import backend
 from .tensor import Tensor  # defined before tensor.py imports this module: see its end
 
@@ -425,12 +427,21 @@ def _add_to_grad(x, xbar, made=False):
         x.grad = Tensor(xbar.data.copy(), copy=False)
 
 
+def _array_refs(t):
+    return sys.getrefcount(t.data)
+
+
+# What _array_refs reads when a Tensor alone holds its array, measured once on this
+# interpreter: CPython versions differ in the references a call adds (3.14 borrows some), so a
+# fixed number could call a shared array unshared. Without getrefcount (PyPy): None, always copy.
+_SOLE_REFS = (_array_refs(Tensor(numpy.empty(1), copy=False))
+              if hasattr(sys, "getrefcount") else None)
+
+
 def _sole_holder(t):
-    """True when the Tensor t alone holds its array, which owns its memory (not a view):
-    CPython's reference count is then 2 (t's field and getrefcount's own argument), the
-    test NumPy itself uses to reuse temporaries. Elsewhere (PyPy) False: copy."""
-    return (hasattr(sys, "getrefcount") and sys.getrefcount(t.data) == 2
-            and t.data.base is None)
+    """True when the Tensor t alone holds its array, which owns its memory (not a view): the
+    reference-count test NumPy itself uses to reuse temporaries."""
+    return _SOLE_REFS is not None and _array_refs(t) == _SOLE_REFS and t.data.base is None
 
 
 def _owned_copy(xbar):

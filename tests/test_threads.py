@@ -14,14 +14,33 @@ def two_cores(monkeypatch):
 
 @pytest.mark.parametrize("load, expected", [(0.0, 2), (0.4, 2), (0.6, 1), (1.0, 1), (7.5, 1)])
 def test_policy_uses_the_cores_not_already_busy(two_cores, monkeypatch, load, expected):
-    monkeypatch.setattr(threads.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(threads, "running_elsewhere", lambda: (load, "running now"))
     count, reason = threads.choose()
     assert count == expected
-    assert f"load {load:.1f}" in reason and ("busy" if expected < 2 else "idle") in reason
+    assert f"running now {load:.1f}" in reason and ("busy" if expected < 2 else "idle") in reason
+
+
+def test_programs_running_now_are_counted_not_a_lagging_average(two_cores, monkeypatch):
+    """Linux: the kernel's count of runnable tasks now, less this process; the 1-minute load
+    average (high right after an install, low when a competitor has just started) is unused."""
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (1.7, 1.7, 1.7))
+    stat = "cpu  1 2 3\nprocs_running 2\nprocs_blocked 0\n"
+    monkeypatch.setattr("builtins.open", lambda *a, **k: __import__("io").StringIO(stat))
+    assert threads.running_elsewhere(samples=2, interval=0) == (1.0, "running now")
+    assert threads.choose()[0] == 1
+
+
+def test_without_proc_the_load_average_is_used(two_cores, monkeypatch):
+    def no_proc(*args, **kwargs):
+        raise FileNotFoundError("/proc/stat")
+    monkeypatch.setattr("builtins.open", no_proc)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+    assert threads.running_elsewhere(samples=1) == (0.2, "load")
+    assert threads.choose() == (2, "2 cores, load 0.2: idle machine")
 
 
 def test_requested_and_environment_win(two_cores, monkeypatch):
-    monkeypatch.setattr(threads.os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    monkeypatch.setattr(threads, "running_elsewhere", lambda: (9.0, "running now"))
     assert threads.choose(2)[0] == 2
     monkeypatch.setenv("TINYAE_THREADS", "2")
     assert threads.choose() == (2, "chosen (2 cores)")

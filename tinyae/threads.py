@@ -6,7 +6,7 @@ busy machine it is a disaster: the spinning threads fight the other programs for
 cores, and a run of the lessons that takes 3 minutes with one thread per process took 23 with
 the default on a loaded 2-core machine. So the policy is:
 
-    threads = cores − (programs already running, the 1-minute load average), at least 1
+    threads = cores − (other programs running now), at least 1
 
 unless you choose (``--threads N`` on a lesson or ``tinyae train``, or $TINYAE_THREADS).
 The choice is printed in each lesson's header, so a measured time always says what it was
@@ -14,6 +14,7 @@ measured with. Set once per process with threadpoolctl, the well-kept way to cha
 threads after NumPy has loaded.
 """
 import os
+import time
 
 from threadpoolctl import threadpool_info, threadpool_limits
 
@@ -31,13 +32,35 @@ def choose(requested=None):
         requested = int(value)
     if requested is not None:
         return requested, f"chosen ({cores} cores)"
-    try:
-        busy = os.getloadavg()[0]
-    except (AttributeError, OSError):  # no load average on this system (Windows)
+    busy, measure = running_elsewhere()
+    if busy is None:  # neither measure exists on this system (Windows)
         return cores, f"{cores} cores"
     threads = max(1, min(cores, round(cores - busy)))
     state = "busy" if threads < cores else "idle"
-    return threads, f"{cores} cores, load {busy:.1f}: {state} machine"
+    return threads, f"{cores} cores, {measure} {busy:.1f}: {state} machine"
+
+
+def running_elsewhere(samples=5, interval=0.05):
+    """(how many other programs are running now, what was measured). On Linux: the runnable
+    tasks the kernel counts (``procs_running`` in /proc/stat, which includes this process),
+    averaged over a few samples a fraction of a second apart. The 1-minute load average is
+    the fallback elsewhere; it lags: right after ``pip install`` (the README's command) it
+    still counts the installer, and a competing job that has just started is not in it yet."""
+    try:
+        counts = []
+        for i in range(samples):
+            if i:
+                time.sleep(interval)
+            with open("/proc/stat") as stat:
+                line = next(line for line in stat if line.startswith("procs_running"))
+            counts.append(int(line.split()[1]) - 1)
+        return max(0.0, sum(counts) / len(counts)), "running now"
+    except (OSError, StopIteration, ValueError):
+        pass
+    try:
+        return os.getloadavg()[0], "load"
+    except (AttributeError, OSError):
+        return None, None
 
 
 def limit(threads):

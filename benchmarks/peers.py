@@ -38,6 +38,15 @@ def make_step(framework, work, batches):
     return {"tinyae": _tinyae, "torch": _torch, "jax": _jax}[framework](work, batches)
 
 
+def _chain(x, c):
+    """The per-op work: CHAIN_LINKS links of h ← σ(h·c + c) − h, summed; the same ops (and
+    method names) in tinyae and PyTorch."""
+    h = x
+    for _ in range(CHAIN_LINKS):
+        h = (h * c + c).sigmoid() - h
+    return h.sum()
+
+
 # --- tinyae -------------------------------------------------------------------------------------
 def _tinyae(work, batches):
     import tinyae
@@ -47,11 +56,7 @@ def _tinyae(work, batches):
         x = tinyae.Tensor(batches[0], requires_grad=True)
 
         def step(i):
-            c = xs[i % len(xs)]
-            h = x
-            for _ in range(CHAIN_LINKS):
-                h = (h * c + c).sigmoid() - h
-            h.sum().backward()
+            _chain(x, xs[i % len(xs)]).backward()
         return step, _nothing
     if work.startswith("block"):
         model = nn.TransformerBlock(DIM, HEADS, mlp_ratio=MLP / DIM, rng=0)
@@ -80,11 +85,7 @@ def _torch(work, batches):
         x = torch.tensor(batches[0], requires_grad=True)
 
         def step(i):
-            c = xs[i % len(xs)]
-            h = x
-            for _ in range(CHAIN_LINKS):
-                h = (h * c + c).sigmoid() - h
-            h.sum().backward()
+            _chain(x, xs[i % len(xs)]).backward()
         return step, _nothing
     torch.manual_seed(0)
     if work.startswith("block"):

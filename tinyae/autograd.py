@@ -27,6 +27,7 @@ class _ThreadState(threading.local):
     attributes on the hot path (``_state.grad_enabled``); ``_state["anomaly"]`` works too."""
     def __init__(self):
         self.grad_enabled, self.anomaly, self.in_backward_of = True, False, None
+        self.strict_signals = False  # gradcheck's mode: see strict_signals()
 
     def __getitem__(self, key):
         return getattr(self, key)
@@ -75,6 +76,23 @@ def detect_anomaly():
         yield
     finally:
         _state.anomaly = previous
+
+
+@contextlib.contextmanager
+def strict_signals():
+    """What gradcheck checks under: a backward that returns None for an input needing an error
+    signal, or an x̄ whose dtype is not its input's, is a SignalError instead of being read as
+    zero or cast (what a training run does, as PyTorch does)."""
+    previous = _state.strict_signals
+    _state.strict_signals = True
+    try:
+        yield
+    finally:
+        _state.strict_signals = previous
+
+
+class SignalError(RuntimeError):
+    """A backward returned something that is not a valid error signal for its input."""
 
 
 def register(sample):
@@ -341,11 +359,11 @@ def _call_backward(fn, ybar):
     if not isinstance(xbars, (tuple, list)):
         xbars = (xbars,)
     if len(xbars) != len(fn.inputs):
-        raise RuntimeError(
+        raise SignalError(
             f"{type(fn).__name__}.backward returned {len(xbars)} error signals for "
             f"{len(fn.inputs)} inputs; return one per input of forward (None for an input "
             "that needs none)")
-    xbars = [_check_signal(fn, i, x, xbar) if needed and xbar is not None else None
+    xbars = [_check_signal(fn, i, x, xbar) if needed else None
              for i, (needed, x, xbar) in enumerate(zip(fn.needs_input_grad, fn.inputs, xbars))]
     if anomaly:
         for xbar in xbars:
@@ -356,22 +374,32 @@ def _call_backward(fn, ybar):
 
 def _check_signal(fn, i, x, xbar):
     """An input's error signal must be a Tensor of a shape that sums back to the input's, and
-    it gets the input's dtype."""
+    it gets the input's dtype. None stands for zero, except under ``strict_signals()``."""
     if isinstance(xbar, Tensor) and xbar.data.shape == x.data.shape and xbar.dtype == x.dtype:
         return xbar  # the usual case
+    if xbar is None:
+        if _state.strict_signals:
+            raise SignalError(f"{type(fn).__name__}.backward returned None as the error signal "
+                              f"of input {i} (shape {x.shape}), which needs one: return x̄ = ȳ ∂y/∂x "
+                              "for every input that requires grad")
+        return None
     if not isinstance(xbar, Tensor):
         if not backend.is_array(xbar):
-            raise TypeError(f"{type(fn).__name__}.backward returned a {type(xbar).__name__} as "
-                            f"the error signal of input {i}; return a Tensor (or None)")
+            raise SignalError(f"{type(fn).__name__}.backward returned a {type(xbar).__name__} as "
+                              f"the error signal of input {i}; return a Tensor (or None)")
         xbar = Tensor(xbar, copy=False)
     shape, got = tuple(x.shape), tuple(xbar.shape)
     lead = len(got) - len(shape)
     if got != shape and (lead < 0 or any(n != m and n != 1 for n, m in zip(shape, got[lead:]))):
-        raise RuntimeError(
+        raise SignalError(
             f"{type(fn).__name__}.backward returned an error signal of shape {got} for input {i}, "
             f"which has shape {shape}: x̄ must have x's shape (or a shape that broadcasting "
             "sums back to it)")
     if xbar.dtype != x.dtype:
+        if _state.strict_signals:
+            raise SignalError(f"{type(fn).__name__}.backward returned an error signal of dtype "
+                              f"{xbar.dtype} for input {i}, which has dtype {x.dtype}: compute x̄ "
+                              "in the input's dtype (an op that casts loses the check's precision)")
         # x̄ has x's dtype, as in PyTorch: a float32 weight met by a float64 array (or a user
         # backward computing in float64) must not get a float64 .grad.
         from .functional import astype

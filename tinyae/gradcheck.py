@@ -10,6 +10,11 @@ random ȳ, which checks the whole vector-Jacobian product x̄ = ȳ ∂f/∂x at 
 where |analytic − numeric| ≤ atol + rtol·|numeric| for every element. Everything runs in float64:
 in float32 the rounding error of the difference quotient would swamp the derivative.
 
+A check never passes what it could not compare: NaN or Inf in the output, in the analytic or in
+the numeric error signal is a failure that says where; so is a backward that returns None for an
+input needing an error signal, one of the wrong shape, or one of another dtype (the engine's
+``strict_signals`` mode, which a training run does not use).
+
 Large inputs (more than ``DIRECTIONAL_SIZE`` elements) are checked along a few random unit
 directions v instead of element by element: ⟨x̄, v⟩ ≈ (L(x + εv) − L(x − εv)) / 2ε.
 
@@ -24,7 +29,7 @@ import numpy
 
 from . import backend
 from . import functional  # noqa: F401  (importing it registers every op)
-from .autograd import OPS, grad, topological_order
+from .autograd import OPS, SignalError, grad, strict_signals, topological_order
 from .tensor import Tensor
 
 DIRECTIONAL_SIZE = 2000  # inputs with more elements are checked along random directions
@@ -134,6 +139,23 @@ def _random_like(rng, t):
 
 
 def _compare(evaluate, targets, eps, atol, rtol, directional, seed):
+    """``_compare_values`` with the backward under ``strict_signals()``; a backward breaking
+    the rules of an error signal is a failed check whose message says which rule."""
+    try:
+        with strict_signals():
+            return _compare_values(evaluate, targets, eps, atol, rtol, directional, seed)
+    except SignalError as err:
+        return _Outcome(False, float("inf"), f"gradcheck: {err}")
+
+
+def _not_finite(label, side, values, hint):
+    k = numpy.unravel_index(int(numpy.argmax(~numpy.isfinite(values))), values.shape)
+    where = f" at element {tuple(int(i) for i in k)}" if values.ndim else ""
+    return _Outcome(False, float("inf"), f"gradcheck failed for {label}: the {side} is "
+                    f"{float(values[k])}{where}; {hint}")
+
+
+def _compare_values(evaluate, targets, eps, atol, rtol, directional, seed):
     """Compare analytic and numeric error signals of ⟨ȳ, evaluate()⟩ for each (label, tensor).
 
     ``evaluate()`` reads the tensors' current data, so the numeric side nudges ``tensor.data``
@@ -147,6 +169,10 @@ def _compare(evaluate, targets, eps, atol, rtol, directional, seed):
         return _Outcome(False, float("inf"), f"gradcheck: the function returned {y.dtype} for "
                         "float64 inputs; finite differences need float64 end to end (does an "
                         "op in it cast down?)")
+    if not bool(backend.get_array_module(y.data).isfinite(y.data).all()):
+        return _not_finite("the output", "output", backend.to_numpy(y.data),
+                           "the function is not finite at these inputs, so there is no "
+                           "gradient to check here: choose inputs where it is finite")
     # A scalar output is checked as it is (ȳ = 1), so the numbers in a report are the student's
     # own ∂y/∂x; a tensor output through a random ȳ, which checks all of ȳ ∂y/∂x at once.
     scalar = y.size == 1
@@ -179,10 +205,18 @@ def _compare(evaluate, targets, eps, atol, rtol, directional, seed):
                             f"shape {xbar.shape}, but the input has shape {x.shape}")
         analytic = backend.to_numpy(xbar.data).astype("float64")
         use_directions = directional if directional is not None else x.size > DIRECTIONAL_SIZE
+        if not numpy.isfinite(analytic).all():
+            return _not_finite(label, "analytic error signal (your backward)", analytic,
+                               "a backward must give finite error signals where the function "
+                               "is finite")
         if use_directions:
             analytic, numeric, noise = _directional(difference, x, analytic, rng)
         else:
             numeric, noise = _elementwise(difference, x)
+        if not numpy.isfinite(numeric).all():
+            return _not_finite(label, "numeric error signal (finite differences)", numeric,
+                               f"the function is not finite within ε = {eps:g} of these inputs "
+                               "(or overflows there): choose inputs away from its singularities")
         error = numpy.abs(analytic - numeric)
         worst = max(worst, float(error.max(initial=0.0)))
         allowed = atol + rtol * numpy.abs(numeric) + noise

@@ -70,6 +70,12 @@ class Optimizer:
     scratch array of p's shape, h the parameter's group (h["lr"], …)."""
     hyper = ()  # names of the hyper-parameters besides lr, saved by state_dict()
 
+    @staticmethod
+    def check_options(h):
+        """Raise ValueError for a hyper-parameter out of range. The one check of the options:
+        the constructor's and every param group's values go through it (subclasses extend it)."""
+        _check(h["lr"], "lr")
+
     def __init__(self, params, defaults):
         self.defaults = defaults
         params = params if isinstance(params, Tensor) else list(params)
@@ -85,9 +91,26 @@ class Optimizer:
 
     def add_param_group(self, group):
         """Add ``{"params": [...], "lr": ..., ...}``; missing hyper-parameters take the defaults."""
+        who = type(self).__name__
+        if not isinstance(group, dict) or "params" not in group:
+            raise TypeError(f"{who}: a param group is a dict with a 'params' key, e.g. "
+                            "{'params': model.decoder.parameters(), 'lr': 1e-4}")
+        unknown = sorted(set(group) - {"params", "lr", "initial_lr", *self.hyper})
+        if unknown:
+            raise ValueError(f"{who}: unknown option(s) {', '.join(map(repr, unknown))} in a param "
+                             f"group; {who}'s options are: lr, {', '.join(self.hyper)}")
+        own_options = len(group) > 1  # the group sets some options itself
         group = dict(self.defaults, **group)
-        group["params"] = _param_list(group["params"], type(self).__name__)
-        _check(group["lr"], "lr")
+        group["params"] = _param_list(group["params"], who)
+        try:
+            self.check_options(group)
+        except ValueError as err:
+            where = f" (param group {len(self.param_groups)})" if own_options else ""
+            raise ValueError(f"{who}{where}: {err}") from None
+        taken = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in taken for p in group["params"]):
+            raise ValueError(f"{who}: a parameter of this group is already in another group; it "
+                             "would be updated twice per step (each parameter belongs to one group)")
         self.param_groups.append(group)
         if hasattr(self, "state"):  # after construction: extend the flat list and its state
             self.params += group["params"]

@@ -32,13 +32,19 @@ class SGD(Optimizer):
     hyper = ("momentum", "dampening", "weight_decay", "nesterov")
 
     def __init__(self, params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False):
-        _check(momentum, "momentum")
-        _check(dampening, "dampening", high=1)
-        _check(weight_decay, "weight_decay")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("nesterov=True needs momentum > 0 and dampening = 0")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov))
+
+    @staticmethod
+    def check_options(h):
+        Optimizer.check_options(h)
+        _check(h["momentum"], "momentum")
+        _check(h["dampening"], "dampening", high=1)
+        _check(h["weight_decay"], "weight_decay")
+        if not isinstance(h["nesterov"], bool):
+            raise ValueError(f"nesterov must be True or False, got {h['nesterov']!r}")
+        if h["nesterov"] and (h["momentum"] <= 0 or h["dampening"] != 0):
+            raise ValueError("nesterov=True needs momentum > 0 and dampening = 0")
 
     def _update(self, p, g, state, tmp, h):
         lr, mu, wd = h["lr"], h["momentum"], h["weight_decay"]
@@ -72,9 +78,13 @@ class Adagrad(Optimizer):
     hyper = ("eps", "weight_decay")
 
     def __init__(self, params, lr=1e-2, eps=1e-10, weight_decay=0):
-        _check(eps, "eps")
-        _check(weight_decay, "weight_decay")
         super().__init__(params, dict(lr=lr, eps=eps, weight_decay=weight_decay))
+
+    @staticmethod
+    def check_options(h):
+        Optimizer.check_options(h)
+        _check(h["eps"], "eps")
+        _check(h["weight_decay"], "weight_decay")
 
     def _update(self, p, g, state, tmp, h):
         xp = backend.get_array_module(p)
@@ -99,12 +109,16 @@ class RMSprop(Optimizer):
     hyper = ("alpha", "eps", "weight_decay", "momentum")
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0):
-        _check(alpha, "alpha", high=1)
-        _check(eps, "eps")
-        _check(weight_decay, "weight_decay")
-        _check(momentum, "momentum")
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum))
+
+    @staticmethod
+    def check_options(h):
+        Optimizer.check_options(h)
+        _check(h["alpha"], "alpha", high=1)
+        _check(h["eps"], "eps")
+        _check(h["weight_decay"], "weight_decay")
+        _check(h["momentum"], "momentum")
 
     def _update(self, p, g, state, tmp, h):
         xp = backend.get_array_module(p)
@@ -142,13 +156,19 @@ class Adam(Optimizer):
     decoupled = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    @staticmethod
+    def check_options(h):
+        Optimizer.check_options(h)
+        betas = h["betas"]
         if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
             raise ValueError(f"betas must be a pair (β₁, β₂), got {betas!r}")
+        h["betas"] = tuple(betas)
         _check(betas[0], "betas[0]", high=1, high_open=True)
         _check(betas[1], "betas[1]", high=1, high_open=True)
-        _check(eps, "eps")
-        _check(weight_decay, "weight_decay")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+        _check(h["eps"], "eps")
+        _check(h["weight_decay"], "weight_decay")
 
     def _update(self, p, g, state, tmp, h):
         xp = backend.get_array_module(p)

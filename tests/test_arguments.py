@@ -48,3 +48,23 @@ def test_the_same_message_everywhere():
         optim.StepLR(opt, step_size=0)
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         DataLoader(np.zeros((4, 2)), batch_size=0)
+
+
+# --- one axis normaliser for every op that takes an axis ----------------------------------------
+def test_an_axis_out_of_range_is_an_error_not_a_wrap_around():
+    import tinyae
+    x = tinyae.zeros(2, 3)
+    for call, says in [(lambda: x.transpose(0, 5), "transpose: dim 5"),
+                       (lambda: x.transpose(-3, 0), "transpose: dim -3"),
+                       (lambda: x.unsqueeze(5), r"unsqueeze: dim 5 .*expected -3 to 2"),
+                       (lambda: x.unsqueeze(-4), "unsqueeze: dim -4"),
+                       (lambda: x.squeeze(2), "squeeze: dim 2"),
+                       (lambda: x.flatten(3), "flatten: dim 3")]:
+        with pytest.raises(IndexError, match=says):
+            call()
+    assert x.transpose(-1, 0).shape == (3, 2)
+    assert x.unsqueeze(2).shape == x.unsqueeze(-1).shape == (2, 3, 1)
+    assert x.unsqueeze(-3).shape == (1, 2, 3)
+    assert tinyae.zeros(2, 1).squeeze(-1).shape == (2,)
+    with pytest.raises(TypeError, match="must be an int"):
+        x.unsqueeze(1.0)

@@ -2,6 +2,7 @@
 
     positive_int(5, "epochs")                          -> 5
     pair(3, "kernel_size", "conv2d", minimum=1)        -> (3, 3)
+    axis_index(-1, 3, "softmax")                       -> 2
     as_generator(0)                                    -> a numpy Generator seeded with 0
     as_generator(None)                                 -> the default generator (manual_seed)
 
@@ -36,6 +37,17 @@ def pair(value, what, where, minimum=0):
         raise ValueError(f"{where}: {what} must be an int ≥ {minimum} or a pair of them, "
                          f"got {value!r}")
     return tuple(int(v) for v in values)
+
+
+def axis_index(axis, ndim, where="this op"):
+    """``axis`` as an index in range(ndim), counting from the end when negative, as PyTorch
+    does: −1 is the last axis. IndexError naming the valid range otherwise (never wraps around,
+    so transpose(0, 5) on a matrix is an error, not the transpose)."""
+    if not is_int(axis):
+        raise TypeError(f"{where}: an axis (dim) must be an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise IndexError(f"{where}: dim {axis} is out of range (expected {-ndim} to {ndim - 1})")
+    return int(axis) % ndim
 
 
 # The generator behind every ``rng=None``: layer initialisation, tinyae.rand/randn, dropout,

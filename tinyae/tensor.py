@@ -20,6 +20,7 @@ import operator
 import numpy
 
 from . import backend
+from .arguments import axis_index
 
 
 class Tensor:
@@ -334,7 +335,7 @@ def _transpose_axes(ndim, axes):
         return axes[0]
     if len(axes) == 2:
         order = list(range(ndim))
-        a, b = axes[0] % ndim, axes[1] % ndim
+        a, b = (axis_index(axis, ndim, "transpose") for axis in axes)
         order[a], order[b] = order[b], order[a]
         return tuple(order)
     return axes or None

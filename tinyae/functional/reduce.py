@@ -3,6 +3,7 @@ import builtins
 from collections import namedtuple
 
 from .. import backend
+from ..arguments import axis_index
 from ..autograd import Function, register
 from ..tensor import Tensor
 from . import _samples as S
@@ -15,7 +16,7 @@ def _keepdims_shape(shape, axis):
     if axis is None:
         return (1,) * len(shape)
     axes = axis if isinstance(axis, tuple) else (axis,)
-    axes = {a % len(shape) for a in axes}
+    axes = {axis_index(a, len(shape), "a reduction") for a in axes}
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 

@@ -2,6 +2,7 @@
 import numbers
 
 from .. import backend
+from ..arguments import axis_index
 from ..autograd import Function, register
 from ..tensor import Tensor
 from . import _samples as S
@@ -216,7 +217,7 @@ def stack(xs, axis=0):
 
 def unsqueeze(x, dim):
     """x with a new axis of length 1 at position ``dim`` (−1: at the end), as in PyTorch."""
-    dim = dim if dim >= 0 else dim + x.ndim + 1
+    dim = axis_index(dim, x.ndim + 1, "unsqueeze")  # x.ndim + 1 places for the new axis
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
@@ -224,7 +225,7 @@ def squeeze(x, dim=None):
     """x without its length-1 axes, or without axis ``dim`` if that one has length 1."""
     if dim is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
-    dim %= x.ndim
+    dim = axis_index(dim, x.ndim, "squeeze")
     return reshape(x, x.shape[:dim] + x.shape[dim + 1:]) if x.shape[dim] == 1 else x
 
 
@@ -237,4 +238,5 @@ def pad(x, pad_width, value=0.0):
 
 def flatten(x, start_dim=0):
     """Merge the axes from ``start_dim`` on into one (start_dim=1 keeps the batch axis)."""
+    start_dim = axis_index(start_dim, max(x.ndim, 1), "flatten")
     return reshape(x, tuple(x.shape[:start_dim]) + (-1,))

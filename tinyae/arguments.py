@@ -29,6 +29,19 @@ def positive_int(value, what, where=None):
     return int(value)
 
 
+def finite_number(value, what, where, minimum=None, positive=False):
+    """``value`` as a float that is finite (and ≥ ``minimum``, or > 0 with ``positive``), or
+    ValueError '[where: ]what must be …, got …'. Hyper-parameters such as β, σ, a penalty weight."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and \
+        numpy.isfinite(float(value))
+    ok = ok and (minimum is None or value >= minimum) and (not positive or value > 0)
+    if not ok:
+        bound = " > 0" if positive else (f" ≥ {minimum:g}" if minimum is not None else "")
+        prefix = f"{where}: " if where else ""
+        raise ValueError(f"{prefix}{what} must be a finite number{bound}, got {value!r}")
+    return float(value)
+
+
 def pair(value, what, where, minimum=0):
     """An int or a pair of ints, each ≥ ``minimum``, as a pair: 3 → (3, 3), (3, 5) → (3, 5).
     Kernel sizes, strides, paddings and scale factors of the 2-D ops and layers."""

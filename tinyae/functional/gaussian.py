@@ -15,16 +15,14 @@ error signals from z̄:
     (log σ²)‾ = z̄ ⊙ ½ σ ⊙ ε = ½ z̄ ⊙ (z − μ)   (∂z/∂ log σ² = ½ σ ε)
 
 Randomness is seeded: ε comes from the ``rng`` of the call (a NumPy Generator or an int seed),
-else from ``tinyae.functional.random.default_generator`` (re-seeded by ``fit(seed=...)``), so a
+else from tinyae's default generator (the one ``manual_seed`` and ``fit(seed=...)`` re-seed), so a
 run repeats bit for bit.
 """
-import numpy
-
 from .. import backend
 from ..autograd import Function, register
 from ..tensor import Tensor
 from .elementwise import exp
-from .random import default_generator
+from ..arguments import as_generator
 
 
 def normal(shape, rng=None, dtype=None, like=None):
@@ -39,10 +37,7 @@ def normal(shape, rng=None, dtype=None, like=None):
         xp, dtype = backend.get_array_module(data), dtype or data.dtype
     else:
         xp, dtype = backend.default_module(), dtype or backend.DEFAULT_FLOAT
-    if rng is None:
-        rng = default_generator
-    generator = rng if isinstance(rng, numpy.random.Generator) else numpy.random.default_rng(rng)
-    eps = generator.standard_normal(tuple(shape))
+    eps = as_generator(rng).standard_normal(tuple(shape))
     return Tensor(xp.asarray(eps, dtype=dtype), copy=False)  # a fresh array: no copy
 
 

@@ -12,11 +12,14 @@ The encoder never sees a mask token, so it runs on (1 − r)·P tokens: at r = 0
 of the work. After training, the decoder is thrown away and ``features(x)`` (the encoder on
 the whole, unmasked image, tokens averaged) serves other tasks.
 """
+import numbers
+
 import numpy
 
 from .. import backend
 from .. import functional as F
 from .. import nn
+from ..arguments import as_generator
 from ..autograd import no_grad
 from ..nn import init
 from ..nn.transformer import (TransformerBlock, patchify, random_masking, restore_order,
@@ -44,13 +47,18 @@ class MaskedAutoencoder(nn.Module):
         if image_size % patch:
             raise ValueError(f"MaskedAutoencoder: image_size {image_size} is not a multiple "
                              f"of patch {patch}")
-        if not 0 <= mask_ratio < 1:
-            raise ValueError(f"MaskedAutoencoder: mask_ratio must be in [0, 1), got {mask_ratio}")
+        if not (isinstance(mask_ratio, numbers.Real) and 0 < mask_ratio < 1):
+            raise ValueError(f"MaskedAutoencoder: mask_ratio must be in (0, 1) — the loss is "
+                             f"measured on the hidden patches, so some must be hidden — got "
+                             f"{mask_ratio!r}")
         rng = init.as_generator(rng)
         self.image_size, self.patch, self.channels = image_size, patch, channels
         self.mask_ratio, self.norm_pix_loss = mask_ratio, norm_pix_loss
         grid = image_size // patch
         self.num_patches = grid * grid
+        if int(self.num_patches * (1 - mask_ratio)) == self.num_patches:
+            raise ValueError(f"MaskedAutoencoder: mask_ratio {mask_ratio} hides no patch of "
+                             f"{self.num_patches}; use at least {1 / self.num_patches:.3g}")
         patch_dim = patch * patch * channels
         self.patch_embed = nn.Linear(patch_dim, dim, rng=rng)
         self.register_buffer("pos_embed", sincos_pos_embed_2d(dim, grid)[None])
@@ -71,7 +79,10 @@ class MaskedAutoencoder(nn.Module):
                 init.xavier_uniform_(m.weight, rng=rng)
                 init.zeros_(m.bias)
         init.normal_(self.mask_token, 0.0, 0.02, rng)
-        self.mask_rng = numpy.random.default_rng(mask_seed)  # fit(seed=…) re-seeds it
+        # The masks' own stream (fit(seed=…) re-seeds it); drawn from the weights' generator
+        # unless mask_seed is given, so manual_seed fixes both
+        self.mask_rng = (numpy.random.default_rng(rng.integers(2 ** 63)) if mask_seed is None
+                         else as_generator(mask_seed))
 
     # --- the two halves -----------------------------------------------------------------
     def patchify(self, x):
@@ -141,7 +152,7 @@ class MaskedAutoencoder(nn.Module):
         patch is mapped back with the true patch's mean and variance, as MAE's demo does).
         ``seed`` fixes the mask (default: the model's mask generator)."""
         x = _tensor(x)
-        rng = None if seed is None else numpy.random.default_rng(seed)
+        rng = None if seed is None else as_generator(seed)
         with no_grad():
             pred, mask = self(x, mask_ratio, rng)
         pred = pred.data

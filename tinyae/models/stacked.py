@@ -16,9 +16,8 @@ corruption or regulariser of its kind), so nothing here re-implements an autoenc
 """
 import copy
 
-import numpy as np
-
 from .. import backend, losses, optim
+from ..arguments import as_generator
 from ..autograd import no_grad
 from ..data import DataLoader
 from ..data.corruptions import MaskingNoise
@@ -40,7 +39,7 @@ def shallow_autoencoder(n_in, n_out, ae_kind="plain", noise=0.25, contraction=0.
              · ‖∂h/∂x‖²_F, closed form; Rifai et al. 2011). ``tied``: decoder weight = Wᵀ."""
     if ae_kind not in AE_KINDS:
         raise ValueError(f"ae_kind must be one of {AE_KINDS}, got {ae_kind!r}")
-    seed = int(np.random.default_rng(rng).integers(2**31))
+    seed = int(as_generator(rng).integers(2**31))
     return MLPAutoencoder(
         [n_in, n_out], latent_activation="sigmoid", output_activation="sigmoid",
         reconstruction="bce_sum", tied=tied, rng=seed,
@@ -94,7 +93,7 @@ def greedy_pretrain(sizes, x, ae_kind="plain", epochs=5, batch_size=128, lr=1e-3
     kinds, noises, contractions, epoch_list = (per_layer(v, n) for v, n in (
         (ae_kind, "ae_kind"), (noise, "noise"), (contraction, "contraction"), (epochs, "epochs")))
     x_val = x[:1000] if x_val is None else x_val
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     layers, histories, z, z_val = [], [], x, x_val
     for k in range(n_layers):
         ae = shallow_autoencoder(sizes[k], sizes[k + 1], kinds[k], noises[k], contractions[k],

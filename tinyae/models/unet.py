@@ -22,10 +22,9 @@ H and W must be divisible by 2^(levels − 1). The output is raw scores (logits)
 (N, H, W): segmentation), 'bce_with_logits', 'bce' or 'mse' (image targets of the output's
 shape: inpainting, denoising).
 """
-import numpy as np
-
 from .. import functional as F
 from .. import losses, nn
+from ..arguments import as_generator, positive_int
 from .base import _tensor
 from .mlp import activation_layer
 
@@ -57,7 +56,22 @@ class UNet(nn.Module):
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}: choose one of {sorted(LOSSES)}")
         activation_layer(output_activation)  # a misspelt name fails here, not in forward
-        rng = np.random.default_rng(rng)
+        positive_int(in_channels, "in_channels", "UNet")
+        positive_int(out_channels, "out_channels", "UNet")
+        if loss in ("cross_entropy", "bce_with_logits") and output_activation is not None:
+            raise ValueError(f"UNet: loss={loss!r} takes raw scores (logits) and applies the "
+                             f"{'softmax' if loss == 'cross_entropy' else 'sigmoid'} itself; "
+                             f"output_activation={output_activation!r} would squash the scores "
+                             "before it (for bce_with_logits: the sigmoid twice). Leave "
+                             "output_activation=None (or use loss='bce' with 'sigmoid')")
+        if loss == "cross_entropy" and out_channels < 2:
+            raise ValueError("UNet: loss='cross_entropy' scores out_channels classes per pixel and "
+                             "needs out_channels ≥ 2; for a 0/1 mask use out_channels=1 with "
+                             "loss='bce_with_logits'")
+        if loss == "bce" and output_activation != "sigmoid":
+            raise ValueError("UNet: loss='bce' needs outputs in [0, 1]: pass "
+                             "output_activation='sigmoid', or use loss='bce_with_logits' on logits")
+        rng = as_generator(rng)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.channels, self.skips, self.loss_name = tuple(channels), bool(skips), loss
         self.output_activation = output_activation

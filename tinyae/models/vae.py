@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import backend, losses, nn
 from .. import functional as F
+from ..arguments import as_generator, finite_number
 from ..autograd import no_grad
 from ..tensor import Tensor
 from .base import Autoencoder, _tensor
@@ -63,9 +64,14 @@ class VAE(Autoencoder):
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
         activation_layer(activation)  # fail early on a misspelt name
-        rng = np.random.default_rng(rng)
+        if sigma is not None and likelihood != "gaussian":
+            raise ValueError("VAE: sigma is the pixel noise of likelihood='gaussian'; the "
+                             f"{likelihood!r} likelihood has none (leave sigma=None)")
+        if sigma is not None:
+            finite_number(sigma, "sigma (the pixel noise σ_x)", "VAE", positive=True)
+        rng = as_generator(rng)
         self.sizes, self.latent, self.likelihood = list(sizes), latent, likelihood
-        self.beta = float(beta)
+        self.beta = finite_number(beta, "beta (the weight of the KL term)", "VAE", minimum=0)
         body = []
         for a, b in zip(sizes[:-1], sizes[1:]):
             body += [nn.Linear(a, b, rng=rng), activation_layer(activation)]
@@ -83,8 +89,10 @@ class VAE(Autoencoder):
         if likelihood == "gaussian" and sigma is None:
             xp = backend.default_module()
             self.log_sigma2 = nn.Parameter(xp.zeros((), dtype=backend.DEFAULT_FLOAT))
-        self.noise_rng = np.random.default_rng(rng.integers(2 ** 63) if noise_rng is None
-                                               else noise_rng)
+        # The noise's own stream, drawn from the weights' generator, so one seed (or
+        # manual_seed) fixes both
+        self.noise_rng = (np.random.default_rng(rng.integers(2 ** 63)) if noise_rng is None
+                          else as_generator(noise_rng))
 
     # --- the two halves ----------------------------------------------------------------
     def posterior(self, x):
@@ -199,9 +207,7 @@ class VAE(Autoencoder):
         x = _batch(x)
         data = x.data if isinstance(x, Tensor) else x
         n, d = len(data), int(np.prod(data.shape[1:]))
-        generator = self._rng(rng)
-        generator = generator if isinstance(generator, np.random.Generator) \
-            else np.random.default_rng(generator)
+        generator = as_generator(self._rng(rng))
         rows = max(1, min(n, batch_elements // (d * k) or 1))
         per_chunk = max(1, min(k, batch_elements // (d * rows)))
         result = np.empty(n)

@@ -17,6 +17,7 @@ import numpy
 
 from .. import backend
 from .. import functional as F
+from ..arguments import positive_int
 from ..tensor import Tensor
 from . import init
 from .activation import GELU
@@ -67,6 +68,8 @@ class MultiheadAttention(Module):
 
     def __init__(self, dim, num_heads, rng=None):
         super().__init__()
+        positive_int(dim, "dim", "MultiheadAttention")
+        positive_int(num_heads, "num_heads", "MultiheadAttention")
         if dim % num_heads:
             raise ValueError(f"MultiheadAttention: dim {dim} is not divisible by "
                              f"num_heads {num_heads}")

@@ -25,9 +25,9 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--steps", type=int, default=100, help="timed steps (after 5 warm-up steps)")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batch", type=positive(int), default=64)
+    p.add_argument("--steps", type=positive(int), default=100, help="timed steps (after 5 warm-up steps)")
+    p.add_argument("--threads", type=positive(int), default=2)
     p.add_argument("--profile", action="store_true")
     return p.parse_args(argv)
 
@@ -39,6 +39,7 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from tinyae import optim  # noqa: E402
+from tinyae.arguments import positive  # noqa: E402
 from tinyae.models import MaskedAutoencoder  # noqa: E402
 
 CONFIG = dict(image_size=28, patch=4, dim=64, depth=2, heads=4, decoder_dim=32, decoder_depth=1)

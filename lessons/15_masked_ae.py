@@ -29,6 +29,7 @@ import numpy as np
 
 from tinyae import backend, losses, nn, no_grad, optim, viz
 from tinyae.data import DataLoader
+from tinyae.arguments import positive
 from tinyae.lesson import Lesson
 from tinyae.models import MaskedAutoencoder
 from tinyae.nn.transformer import patchify
@@ -42,7 +43,7 @@ lesson = Lesson(
           "linearly more separable than those of the same encoder untrained.",
     reference="He et al. 2021, Masked Autoencoders Are Scalable Vision Learners (75% random "
               "patch masking, loss on masked patches; 75% the best ratio on ImageNet)",
-    add_arguments=lambda p: p.add_argument("--epochs", type=int, default=None,
+    add_arguments=lambda p: p.add_argument("--epochs", type=positive(int), default=None,
                                            help="epochs of the main model (default 4; quick 12)"))
 
 # %% [markdown]

@@ -126,12 +126,15 @@ def cmd_run(args):
 def cmd_data(args):
     """Download (md5-checked) and parse both splits, so that lessons find the full set."""
     from .data import load_fashion_mnist, load_mnist
+    from .data.mnist import remove_damaged_downloads
     load = load_fashion_mnist if args.fashion else load_mnist
     try:
+        for path, reason in remove_damaged_downloads("fashion-mnist" if args.fashion else "mnist"):
+            print(f"removed a damaged download, to fetch it again: {path} ({reason})")
         for split in ("train", "test"):
             images, _ = load(split, download=True)
             print(f"{split}: {len(images):,} images ready")
-    except (FileNotFoundError, OSError) as err:
+    except (OSError, ValueError) as err:  # offline, unwritable, or a damaged file of the user's
         print(f"tinyae data: {err}", file=sys.stderr)
         return 1
     return 0
@@ -209,30 +212,49 @@ def _load_data(dataset, quick, flatten):
     return x_train, x_test
 
 
+def _set_threads(requested):
+    """The BLAS threads of this run (``--threads``, else $TINYAE_THREADS, else the policy)."""
+    try:
+        count, reason = threads.choose(requested)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    threads.limit(count)
+    print(f"BLAS threads: {count} ({reason})")
+
+
 def cmd_train(args):
-    from . import optim, viz
+    from . import backend, optim, viz
     from .autograd import no_grad
     from .data import DataLoader
-    from .train import ResumeError, fit
+    from .train import ResumeError, evaluate, fit
     out = writable_dir(args.out)  # before training: a run must not fail only when it saves
+    _set_threads(args.threads)
     model = build_model(args.model, args.latent, args.seed)
     x_train, x_test = _load_data(args.data, args.quick, flatten=args.model != "conv")
     print(f"model {args.model}: {model.num_parameters():,} parameters; "
           f"{len(x_train):,} train / {len(x_test):,} test images")
+    # The batches go where the model is (the GPU with TINYAE_BACKEND=cupy)
+    train_loader = DataLoader(backend.on_default(x_train), batch_size=args.batch_size, shuffle=True)
+    test_loader = DataLoader(backend.on_default(x_test), batch_size=1000)
+    untrained = evaluate(model, test_loader)["loss"]
     try:
-        history = fit(model, optim.Adam(model.parameters(), lr=args.lr),
-                      DataLoader(x_train, batch_size=args.batch_size, shuffle=True),
-                      args.epochs, val_loader=DataLoader(x_test, batch_size=1000), seed=args.seed,
+        history = fit(model, optim.Adam(model.parameters(), lr=args.lr), train_loader,
+                      args.epochs, val_loader=test_loader, seed=args.seed,
                       checkpoint_dir=out / "checkpoints", resume=args.resume, verbose=False)
     except ResumeError as err:
         raise UsageError(f"--resume: {err}") from None
+    except FloatingPointError as err:
+        print(f"tinyae train: training diverged: {err}", file=sys.stderr)
+        return 1
     print(history.table())
-    print(f"test BCE per pixel after {history.epochs} epochs: {history['val_loss'][-1]:.4f}")
+    final = history["val_loss"][-1]
+    print(f"test BCE per pixel after {history.epochs} epochs: {final:.4f} (untrained: "
+          f"{untrained:.4f})")
     model.save(out / "model.npz")
     (out / "history.json").write_text(history.to_json(), encoding="utf-8")
     model.eval()
     with no_grad():
-        recon = model(tinyae.Tensor(x_test[:10])).numpy()
+        recon = backend.to_numpy(model(tinyae.Tensor(backend.on_default(x_test[:10]))).data)
     viz.image_grid([x_test[:10].reshape(10, 784), recon.reshape(10, 784)],
                    row_titles=["input", "output"], path=out / "reconstructions.png",
                    title=f"{args.model} autoencoder, {args.data}, code size {args.latent}")
@@ -240,6 +262,11 @@ def cmd_train(args):
                     path=out / "loss.png", title="BCE per pixel")
     print(f"saved {out / 'model.npz'}, {out / 'history.json'}, "
           f"{out / 'reconstructions.png'}, {out / 'loss.png'}")
+    if not final < untrained:
+        print(f"tinyae train: warning: training failed: the test loss {final:.4f} is no lower "
+              f"than the untrained model's {untrained:.4f}; the learning rate {args.lr:g} is "
+              "probably too high (the default is 1e-3)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -325,6 +352,8 @@ def make_parser():
     p.add_argument("--out", default="runs/train", help="folder for model.npz, figures, checkpoints")
     p.add_argument("--quick", action="store_true", help="2,000 training images, no download")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
+    p.add_argument("--threads", type=positive(int), help="BLAS threads (default: $TINYAE_THREADS, "
+                   "else the cores not busy now)")
     p.set_defaults(run=cmd_train)
 
     sub.add_parser("info", help="versions, backend, GPU and data locations").set_defaults(run=cmd_info)
@@ -349,3 +378,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader stopped early (`tinyae lessons | head -1`): not an error of ours. Point
+        # stdout at /dev/null so that Python's flush at exit does not fail a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a program stopped by a closed pipe

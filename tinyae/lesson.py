@@ -188,9 +188,22 @@ class Lesson:
 
 
 # --- the plumbing behind Lesson(...) ------------------------------------------------------------
+class _FlagParser(argparse.ArgumentParser):
+    """argparse, with one rule for every numeric flag of a lesson: its type is
+    ``arguments.positive(int)`` (or float) or ``seed_flag``, which refuse 0, negatives, NaN and
+    words in one usage line. A bare ``type=int`` would let ``--epochs 0`` fall back to the
+    default silently and ``--epochs -1`` fail after the data has loaded."""
+
+    def add_argument(self, *names, **options):
+        if options.get("type") in (int, float):
+            raise TypeError(f"lesson flag {names[0]}: use type=positive({options['type'].__name__}) "
+                            "(tinyae.arguments), not a bare int/float, so 0 and negatives are refused")
+        return super().add_argument(*names, **options)
+
+
 def _parse_flags(name, number, title, claim, argv, add_arguments):
     """The standard flags (and the lesson's own), parsed; --backend is switched on here."""
-    parser = argparse.ArgumentParser(
+    parser = _FlagParser(
         prog=Path(sys.argv[0]).name if sys.argv and sys.argv[0] else name,
         description=f"Lesson {number:02d}: {title}. Claim: {claim}")
     parser.add_argument("--quick", action="store_true",

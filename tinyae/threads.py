@@ -18,6 +18,7 @@ import time
 
 from threadpoolctl import threadpool_info, threadpool_limits
 
+MAX_THREADS = 1024  # beyond any machine; a bigger number overflows the BLAS library's C int
 _limiter = None  # kept alive: the limit lasts as long as this object is not restored
 
 
@@ -31,6 +32,9 @@ def choose(requested=None):
                              "(the number of BLAS threads), or unset for the automatic choice")
         requested = int(value)
     if requested is not None:
+        if requested > MAX_THREADS:
+            raise ValueError(f"{requested} BLAS threads is more than tinyae allows ({MAX_THREADS}); "
+                             f"this machine has {cores} cores: use at most that many")
         return requested, f"chosen ({cores} cores)"
     busy, measure = running_elsewhere()
     if busy is None:  # neither measure exists on this system (Windows)

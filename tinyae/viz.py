@@ -10,28 +10,17 @@ session, and are freed as soon as they are dropped (no "too many figures open" w
 A Jupyter notebook shows a returned figure inline; a script passes ``path=`` (or calls
 ``fig.savefig``).
 """
-import io
 from collections.abc import Mapping
-from pathlib import Path
-
-import functools
 
 import numpy as np
-from matplotlib import colormaps, rc_context
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from matplotlib import colormaps
 from matplotlib.ticker import MaxNLocator
 
 from . import backend
+from .figure import DPI, PROJECTOR  # noqa: F401  (re-exported: lessons read viz.PROJECTOR)
+from .figure import finish as _finish, new_figure as _new_figure, projector as _projector
 from .tensor import Tensor
 
-DPI = 150
-# Type sizes for a projector: a slide shows a figure at about half its printed width, so labels
-# and titles are ≥ 12 pt (matplotlib's defaults are 10). Every figure function draws under
-# these; a lesson (tinyae.lesson.Lesson) applies them to its own pyplot figures too.
-PROJECTOR = {"font.size": 13, "axes.titlesize": 15, "axes.labelsize": 14,
-             "xtick.labelsize": 12, "ytick.labelsize": 12, "legend.fontsize": 12,
-             "legend.title_fontsize": 12, "figure.titlesize": 16, "lines.linewidth": 2.0}
 GREY = colormaps["gray"].with_extremes(bad="white")  # NaN gaps between images show as white
 
 
@@ -47,42 +36,6 @@ def _to_numpy(a, name):
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be an array or a tinyae Tensor, got {type(a).__name__} "
                         f"({err})") from None
-
-
-class _Figure(Figure):
-    def _repr_png_(self):
-        """Lets Jupyter show a returned figure inline whatever backend the notebook uses."""
-        buffer = io.BytesIO()
-        self.savefig(buffer, format="png", dpi=100)
-        return buffer.getvalue()
-
-
-def _projector(function):
-    """Draw (and save, given path=) under the PROJECTOR type sizes, without changing the
-    caller's own matplotlib settings."""
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        with rc_context(PROJECTOR):
-            return function(*args, **kwargs)
-    return wrapper
-
-
-def _new_figure(size):
-    fig = _Figure(figsize=size, layout="constrained")
-    FigureCanvasAgg(fig)  # an off-screen canvas: drawing and saving need no display
-    return fig
-
-
-def _finish(fig, path, title=None):
-    if title:
-        fig.suptitle(title, fontsize=16)
-    for ax in fig.axes:  # tick labels are made lazily, at draw time: fix their size now
-        ax.tick_params(labelsize=PROJECTOR["xtick.labelsize"])
-    if path is not None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path if path.suffix else path.with_suffix(".png"), dpi=DPI)
-    return fig
 
 
 def _as_images(a, image_shape, name):

@@ -24,7 +24,7 @@ from matplotlib.textpath import TextPath
 from . import backend
 from .tensor import Tensor
 from .trace import error_signals, graph_nodes, is_small, show
-from .viz import _finish, _new_figure, _projector
+from .figure import finish as _finish, new_figure as _new_figure, projector as _projector
 
 FONT = 13                  # points: box text, ≥ 12 for a projector
 LINE = 1.3 * FONT / 72     # inches per line of box text

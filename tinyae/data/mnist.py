@@ -153,6 +153,25 @@ def _download_file(dataset, name, directory):
     raise OSError("could not download " + name + "; " + "; ".join(errors))
 
 
+def remove_damaged_downloads(dataset="mnist"):
+    """Delete the files in the download cache that fail their check (a truncated or altered
+    download), so that the next download fetches them again; returns [(path, reason)]. Files
+    elsewhere (TINYAE_DATA, root=) are the user's and are never deleted."""
+    directory = os.path.join(cache_dir(), _DATASETS[dataset]["subdirs"][0])
+    removed = []
+    for split, names in _FILES.items():
+        for name, ndim in zip(names, (3, 1)):
+            path = _find_in(directory, name)
+            if path is None:
+                continue
+            try:
+                _read(path, ndim, dataset)
+            except ValueError as err:
+                os.remove(path)
+                removed.append((path, str(err)))
+    return removed
+
+
 def _download_split(dataset, split):
     directory = os.path.join(cache_dir(), _DATASETS[dataset]["subdirs"][0])
     return tuple(_find_in(directory, name) or _download_file(dataset, name, directory)
@@ -368,7 +387,10 @@ def mnist_source(root=None, dataset="mnist"):
         s = "train" if found["train"] else "test"
         return f"{title}: only the {s} split, in {os.path.dirname(found[s][0])}"
     if dataset == "mnist" and os.path.isfile(_SUBSET_PATH):
-        n_train, n_test = _embedded_counts()
+        try:
+            n_train, n_test = _embedded_counts()
+        except ValueError as err:
+            return f"MNIST: full set not found, and {err}"
         return (f"MNIST: full set not found; embedded subset "
                 f"({n_train:,} train / {n_test:,} test digits)")
     return f"{title}: not found (would download into {cache_dir()})"

@@ -10,6 +10,7 @@ import numpy
 import pytest
 
 from tinyae import backend
+from tinyae.arguments import positive
 from tinyae.lesson import Lesson
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +54,7 @@ def test_flags(tmp_path):
 
 def test_lesson_specific_flags(tmp_path):
     lesson = make(tmp_path, "--epochs", "3",
-                  add_arguments=lambda p: p.add_argument("--epochs", type=int, default=10))
+                  add_arguments=lambda p: p.add_argument("--epochs", type=positive(int), default=10))
     assert lesson.args.epochs == 3
 
 

@@ -216,7 +216,8 @@ class Function:
             if t._version != version:
                 which = f"input {i}" if i < len(self.inputs) else "output"
                 raise RuntimeError(
-                    f"a tensor needed by the backward pass was changed in place: the {which} "
+                    f"a tensor needed by the backward pass was changed in place (or its .data "
+                    f"replaced): the {which} "
                     f"(shape {t.shape}) of {type(self).__name__} is at version {t._version}, "
                     f"but the op saw version {version}. Change it only after backward(), or make "
                     "a new tensor (x = x - …) instead of changing it in place.")

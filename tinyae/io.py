@@ -104,6 +104,10 @@ def save_tree(path, tree):
 def load_tree(path):
     """The tree written by ``save_tree``, with NumPy arrays in place."""
     with numpy.load(os.fspath(path), allow_pickle=False) as archive:
+        if "tree.json" not in getattr(archive, "files", ()):
+            raise ValueError(f"{os.fspath(path)!r} is not a checkpoint (it has no 'tree.json'): "
+                             "a file of named arrays is a model saved by Module.save; read it "
+                             "with model.load(path)")
         return _unpack(json.loads(str(archive["tree.json"][()])), archive)
 
 
@@ -115,16 +119,21 @@ def _pack(obj, arrays, key):
     if isinstance(obj, numpy.generic):
         return obj.item()
     if isinstance(obj, dict):
-        out = {}
+        out, int_keys = {}, []
         for k, v in obj.items():
             name = str(k)
-            if not isinstance(k, (str, int)) or "/" in name or name in out:
+            if isinstance(k, int) and not isinstance(k, bool):
+                int_keys.append(name)  # so that {1: x} loads back as {1: x}, not {'1': x}
+            if not isinstance(k, (str, int)) or isinstance(k, bool) or "/" in name or \
+                    name in out or name == _INT_KEYS:
                 raise ValueError(
                     f"cannot store the key {k!r} in {key or 'the checkpoint'!r}: keys must be "
                     "strings or integers without '/' ('/' separates the levels of the tree, so "
                     "{'a/b': x, 'a': {'b': y}} would load back y for both) and distinct as "
-                    "strings (1 and '1' collide); rename it")
+                    f"strings (1 and '1' collide), not bools, nor {_INT_KEYS!r}; rename it")
             out[name] = _pack(v, arrays, f"{key}/{name}" if key else name)
+        if int_keys:
+            out[_INT_KEYS] = int_keys
         return out
     if isinstance(obj, (list, tuple)):
         return [_pack(v, arrays, f"{key}/{i}" if key else str(i)) for i, v in enumerate(obj)]
@@ -133,11 +142,16 @@ def _pack(obj, arrays, key):
     raise TypeError(f"cannot store a {type(obj).__name__} at {key!r} in a checkpoint")
 
 
+_INT_KEYS = "__int_keys__"  # which keys of a dict were ints (JSON keys are strings)
+
+
 def _unpack(obj, archive):
     if isinstance(obj, dict):
         if set(obj) == {"__array__"}:
             return archive[obj["__array__"]]
-        return {k: _unpack(v, archive) for k, v in obj.items()}
+        int_keys = set(obj.get(_INT_KEYS, ()))
+        return {int(k) if k in int_keys else k: _unpack(v, archive)
+                for k, v in obj.items() if k != _INT_KEYS}
     if isinstance(obj, list):
         return [_unpack(v, archive) for v in obj]
     return obj

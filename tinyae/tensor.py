@@ -36,6 +36,7 @@ class Tensor:
         # copy=False (``from_numpy``, and ops wrapping the arrays they just computed) shares.
         if isinstance(data, Tensor):
             data = data.data
+        self._version = 0     # counts in-place changes; backward checks ops' inputs are unchanged
         if copy and backend.is_array(data):
             data = backend.get_array_module(data).array(data, dtype=dtype, copy=True)
         self.data = backend.as_array(data, dtype=dtype)
@@ -46,7 +47,7 @@ class Tensor:
         self.grad = None
         self.name = name
         self._creator = None  # the Function that produced this tensor, None for a leaf
-        self._version = 0     # counts in-place changes; backward checks ops' inputs are unchanged
+        self._version = 0
 
     @classmethod
     def _from_op(cls, data, requires_grad):
@@ -62,13 +63,19 @@ class Tensor:
     # --- basic properties -------------------------------------------------------------
     @property
     def data(self):
+        """The array. Assigning it (``x.data = a``, ``x.data -= …``) is a new version that a
+        graph built before will refuse at backward; writing into the array itself
+        (``x.data[0] = 5``) bypasses that check, as in PyTorch: do it between ``backward()``
+        and the next forward pass only."""
         return self._data
 
     @data.setter
     def data(self, value):
         # Keep an array: `w.data = t` stores t's array, and `w.data -= lr * w.grad` (which Python
         # runs as w.data = w.data - lr * w.grad, a Tensor) stays an update of the values.
+        # New values are a new version: a graph that saw the old ones says so at backward.
         self._data = value.data if isinstance(value, Tensor) else value
+        self._version += 1
 
     shape = property(lambda self: self.data.shape)
     dtype = property(lambda self: self.data.dtype)

@@ -15,6 +15,8 @@ or Tensors from a dataset of Tensors; ``tensors=True`` asks for Tensors always. 
 shuffling an array batch is a slice (a view, no copy); with shuffling it is gathered with one
 fancy-index per batch. A general Dataset is read sample by sample and stacked.
 """
+import collections.abc
+
 import numpy
 
 from tinyae.arguments import default_generator, is_int, positive_int
@@ -127,6 +129,10 @@ class DataLoader:
 
     @staticmethod
     def _as_array(a, name):
+        if isinstance(a, (collections.abc.Iterator, collections.abc.Set, dict)):
+            raise TypeError(f"DataLoader: {name} is a {type(a).__name__}, which has no order "
+                            "and length to batch from (a generator can be read only once): "
+                            f"make it an array first, e.g. numpy.array(list({name}))")
         if not is_array(a) and is_array(getattr(a, "data", None)):
             a = a.data          # a Tensor: batch its raw array, the loop re-wraps it
         elif not is_array(a):

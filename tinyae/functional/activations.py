@@ -8,7 +8,7 @@ import math
 from .. import backend
 from ..autograd import Function, register
 from . import _samples as S
-from .elementwise import exp, where
+from .elementwise import exp, floating, where
 from .reduce import _keepdims_shape, sum as _sum
 from ._names import dim_names
 
@@ -173,19 +173,20 @@ def _logsumexp(z, axis, keepdims):
 def relu(z): return ReLU.apply(z)
 def leaky_relu(z, slope=0.01): return LeakyReLU.apply(z, slope=slope)
 def elu(z, alpha=1.0): return ELU.apply(z, alpha=alpha)
-def sigmoid(z): return Sigmoid.apply(z)
-def tanh(z): return Tanh.apply(z)
-def softplus(z): return Softplus.apply(z)
-def gelu(z): return GELU.apply(z)
+def sigmoid(z): return Sigmoid.apply(floating(z))
+def tanh(z): return Tanh.apply(floating(z))
+def softplus(z): return Softplus.apply(floating(z))
+def gelu(z): return GELU.apply(floating(z))
 
 
 @dim_names
-def softmax(z, axis=-1): return Softmax.apply(z, axis=axis)
+def softmax(z, axis=-1): return Softmax.apply(floating(z), axis=axis)
 
 
 @dim_names
-def log_softmax(z, axis=-1): return LogSoftmax.apply(z, axis=axis)
+def log_softmax(z, axis=-1): return LogSoftmax.apply(floating(z), axis=axis)
 
 
 @dim_names
-def logsumexp(z, axis=None, keepdims=False): return LogSumExp.apply(z, axis=axis, keepdims=keepdims)
+def logsumexp(z, axis=None, keepdims=False):
+    return LogSumExp.apply(floating(z), axis=axis, keepdims=keepdims)

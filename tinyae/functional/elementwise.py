@@ -255,16 +255,26 @@ class AsType(Function):
 
 
 # --- functional forms --------------------------------------------------------------------
+def floating(x):
+    """x itself when it holds floats; an integer or bool Tensor (or array) as float32. The
+    functions with real values (exp, log, sigmoid, softmax, …) take their input through this,
+    so sigmoid(True) is 0.731 as in PyTorch, instead of a NumPy error on ``-True``."""
+    data = x.data if isinstance(x, Tensor) else x
+    if backend.is_array(data) and data.dtype.kind in "biu":
+        return Tensor(data, dtype=backend.DEFAULT_FLOAT)
+    return x
+
+
 def add(a, b): return Add.apply(a, b)
 def sub(a, b): return Sub.apply(a, b)
 def mul(a, b): return Mul.apply(a, b)
 def div(a, b): return Div.apply(a, b)
 def neg(x): return Neg.apply(x)
-def exp(x): return Exp.apply(x)
-def log(x): return Log.apply(x)
-def sqrt(x): return Sqrt.apply(x)
-def sin(x): return Sin.apply(x)
-def cos(x): return Cos.apply(x)
+def exp(x): return Exp.apply(floating(x))
+def log(x): return Log.apply(floating(x))
+def sqrt(x): return Sqrt.apply(floating(x))
+def sin(x): return Sin.apply(floating(x))
+def cos(x): return Cos.apply(floating(x))
 def clone(x): return Clone.apply(x)
 def abs(x): return Abs.apply(x)  # noqa: A001 (mirrors numpy.abs)
 def maximum(a, b): return Maximum.apply(a, b)

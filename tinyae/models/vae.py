@@ -140,6 +140,10 @@ class VAE(Autoencoder):
         scalar Tensor to backpropagate; parts = {'reconstruction': −E_q log p(x|z) (one sample
         of z per image), 'kl': KL(q(z|x) ‖ N(0, I))}, scalar Tensors, nats per image."""
         x = _tensor(x)
+        if x.ndim == 0 or x.shape[0] == 0:
+            raise ValueError(f"VAE.elbo: the batch is empty (shape {x.shape}), and an empty "
+                             "batch has no mean loss; check the slicing or the data loader "
+                             "that made it")
         x_in = x
         if self.corruption is not None and self.training:
             x_in = Tensor(self.corruption(x.data))

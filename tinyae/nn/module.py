@@ -267,6 +267,11 @@ class Module:
                 raise TypeError(f"load_state_dict: {name!r} has dtype {value.dtype} in the "
                                 f"checkpoint but {t.dtype} in the model; it cannot be loaded "
                                 "(was the checkpoint written by Module.save of this model?)")
+            if value.dtype.kind == "f" and not bool(backend.get_array_module(value).isfinite(value).all()):
+                bad = int((~backend.get_array_module(value).isfinite(value)).sum())
+                raise ValueError(f"load_state_dict: {name!r} holds {bad} NaN or Inf value(s) of "
+                                 f"{value.size}: these weights come from a run that diverged; "
+                                 "load an earlier checkpoint (or retrain with a lower learning rate)")
             xp = backend.get_array_module(t.data)
             new[name] = xp.array(backend.to_device(value, t.device), dtype=t.dtype, copy=True)
         for name, array in new.items():  # nothing above changed the module; now copy
@@ -287,8 +292,14 @@ class Module:
             if not hasattr(archive, "files"):
                 raise ValueError("it holds a single array, not named weights")
             with archive:
+                if "tree.json" in archive.files:
+                    raise NotAModelFile(
+                        f"{path!r} is a training checkpoint (written by fit() or "
+                        "save_checkpoint), not a model file: read it with "
+                        "state, history = tinyae.train.load_checkpoint(path), then "
+                        "model.load_state_dict(state['model'])")
                 state = {k: archive[k] for k in archive.files}
-        except FileNotFoundError:
+        except (FileNotFoundError, NotAModelFile):
             raise
         except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
             raise ValueError(f"cannot load {path!r}: it is not an .npz file written by "
@@ -359,3 +370,7 @@ class Sequential(ModuleList):
         for module in self._modules.values():
             x = module(x)
         return x
+
+
+class NotAModelFile(ValueError):
+    """A readable .npz of another kind (a checkpoint where a model file was expected)."""

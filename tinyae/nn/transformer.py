@@ -79,6 +79,13 @@ class MultiheadAttention(Module):
         self.proj = Linear(dim, dim, rng=rng)
 
     def forward(self, x, return_weights=False):
+        """x: (N, T, dim) tokens, or (T, dim) for one unbatched sequence (as in PyTorch)."""
+        if x.ndim not in (2, 3) or x.shape[-1] != self.dim:
+            raise ValueError(f"MultiheadAttention(dim={self.dim}) expects tokens of shape "
+                             f"(N, T, {self.dim}) or (T, {self.dim}), got {tuple(x.shape)}")
+        if x.ndim == 2:  # one sequence: a batch of one, and the batch axis dropped again
+            y, weights = self.forward(F.unsqueeze(x, 0), return_weights=True)
+            return (y[0], weights[0]) if return_weights else y[0]
         n, t, dim = x.shape
         h = self.num_heads
 

@@ -32,6 +32,7 @@ import time
 from tqdm.auto import tqdm
 
 from ..arguments import positive_int
+from ..backend import get_array_module
 from ..autograd import no_grad
 from ..nn import Module
 from ..optim import clip_grad_norm_
@@ -184,7 +185,8 @@ def fit(model, optimizer, train_loader, epochs, loss_fn=None, val_loader=None, m
                      terminal (a log file gets no bar); verbose: one line per epoch.
     on_epoch_end     called as ``on_epoch_end(epoch, history)`` after each epoch.
 
-    A NaN/Inf loss stops training with FloatingPointError (that batch's update is not applied).
+    A NaN/Inf loss or gradient stops training with FloatingPointError naming it (that batch's
+    update is not applied).
     """
     _check_args(model, optimizer, epochs, checkpoint_every, clip_grad, early_stopping,
                 val_loader, metrics, resume, checkpoint_dir)
@@ -257,6 +259,37 @@ def _say(verbose, text):
         tqdm.write(text)  # does not break a progress bar that is on screen
 
 
+def _with_gradients(loss, params):
+    """loss + 0·Σ_p Σ p̄: the loss itself while every gradient is finite, NaN as soon as one
+    element of one is not. Reading this one number checks the loss and every gradient at
+    once (one read per step, which on a GPU is the step's one sync)."""
+    total = loss.data
+    for p in params:
+        if p.grad is not None:
+            total = total + 0 * p.grad.data.sum()
+    return Tensor(total, copy=False)
+
+
+def _stop_on_non_finite(loss, model, optimizer, epoch, i):
+    """Stop before the update, saying whether the loss or which gradient is not finite (or
+    return the loss, where only the check's sum of huge finite gradients overflowed)."""
+    where = f"at epoch {epoch}, batch {i + 1}; stopped before applying that update"
+    value = float(loss.item())
+    if not math.isfinite(value):
+        raise FloatingPointError(
+            f"the training loss is {value} {where}. Try a lower learning rate (now "
+            f"{optimizer.lr:g}), clip_grad=1.0, or find the first op making NaN/Inf with "
+            "`with tinyae.detect_anomaly(): fit(...)`")
+    name = next((name for name, p in model.named_parameters() if p.grad is not None and
+                 not bool(get_array_module(p.grad.data).isfinite(p.grad.data).all())), None)
+    if name is None:  # every gradient is finite; only a sum of huge ones overflowed
+        return value
+    raise FloatingPointError(
+        f"the gradient of parameter {name!r} has NaN or Inf {where} (the loss, {value:.6g}, is "
+        "finite: an op's backward gave NaN, e.g. sqrt or log at 0). Find the op with "
+        "`with tinyae.detect_anomaly(): fit(...)`")
+
+
 def _train_epoch(model, loss_fn, optimizer, bar, params, clip_grad, epoch):
     """One pass over the training data: per batch forward, backward, step. Nothing else is
     kept, so the graph of each batch is freed before the next one starts."""
@@ -267,18 +300,16 @@ def _train_epoch(model, loss_fn, optimizer, bar, params, clip_grad, epoch):
         loss = loss_fn(model, batch)
         if not isinstance(loss, Tensor):
             raise TypeError(f"loss_fn must return a scalar Tensor, got {type(loss).__name__}")
-        value = _scalar(loss, "loss_fn")
-        if not math.isfinite(value):
-            raise FloatingPointError(
-                f"the training loss is {value} at epoch {epoch}, batch {i + 1}; stopped before "
-                f"applying that update. Try a lower learning rate (now {optimizer.lr:g}), "
-                "clip_grad=1.0, or find the first op making NaN/Inf with "
-                "`with tinyae.detect_anomaly(): fit(...)`")
         if not loss.requires_grad:
             raise ValueError("the loss does not depend on any trainable parameter (requires_grad "
                              "is False): does loss_fn call the model, outside no_grad()?")
+        if loss.size != 1:
+            _scalar(loss, "loss_fn")  # raises, saying how to reduce it
         optimizer.zero_grad()
         loss.backward()
+        value = _scalar(_with_gradients(loss, params), "loss_fn")
+        if not math.isfinite(value):
+            value = _stop_on_non_finite(loss, model, optimizer, epoch, i)
         if clip_grad is not None:
             clip_grad_norm_(params, clip_grad)
         optimizer.step()

@@ -403,8 +403,7 @@ def _check_signal(fn, i, x, xbar):
                               "in the input's dtype (an op that casts loses the check's precision)")
         # x̄ has x's dtype, as in PyTorch: a float32 weight met by a float64 array (or a user
         # backward computing in float64) must not get a float64 .grad.
-        from .functional import astype
-        xbar = astype(xbar, x.dtype)
+        xbar = xbar.astype(x.dtype)  # the op AsType (installed by tinyae.functional)
     return xbar
 
 
@@ -474,8 +473,7 @@ def _sole_holder(t):
 
 
 def _owned_copy(xbar):
-    from .functional import astype
-    return astype(xbar, xbar.dtype)  # AsType's forward always copies (ndarray.astype)
+    return xbar.astype(xbar.dtype)  # the op AsType, whose forward always copies (ndarray.astype)
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None,

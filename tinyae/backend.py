@@ -8,6 +8,7 @@ Dtype policy: a NumPy/CuPy array keeps its dtype (float64 stays float64, which g
 rely on); Python numbers and lists become ``DEFAULT_FLOAT`` (float32), and a Python scalar
 combined with a float32 tensor never upcasts it.
 """
+import importlib
 import os
 
 import numpy
@@ -28,9 +29,10 @@ _device = "cupy"
 
 def register_array_module(name, array_type, module):
     """Teach tinyae a device array module: arrays of ``array_type`` belong to ``module`` (which
-    offers NumPy's functions, ``asarray`` and ``asnumpy``)."""
+    offers NumPy's functions, ``asarray`` and ``asnumpy``); ``set_backend(name)`` chooses it."""
     _ARRAY_TYPES[array_type] = module
-    _LOADERS.setdefault(name, lambda: module)
+    if name != "cupy":
+        _LOADERS[name] = lambda: module
 
 
 def _load_cupy():
@@ -49,13 +51,20 @@ def _load_cupy():
     return _cupy
 
 
-def _load_strict():
-    from .testing import strict
-    register_array_module("strict", strict.StrictArray, strict)
-    return strict
+def _load_by_name(module_name):
+    """A loader for a device module of tinyae's own, named but not imported here (the ground
+    floor imports no other room): importing the module registers it
+    (``register_array_module``), which replaces this loader."""
+    def load():
+        module = importlib.import_module(module_name)
+        if module not in _ARRAY_TYPES.values():
+            raise RuntimeError(f"{module_name} did not register itself with "
+                               "tinyae.backend.register_array_module")
+        return module
+    return load
 
 
-_LOADERS.update(cupy=_load_cupy, strict=_load_strict)
+_LOADERS.update(cupy=_load_cupy, strict=_load_by_name("tinyae.testing.strict"))
 
 
 def cupy_available():

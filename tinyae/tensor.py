@@ -20,7 +20,6 @@ import operator
 import numpy
 
 from . import backend
-from .arguments import axis_index
 
 
 class Tensor:
@@ -200,10 +199,6 @@ class Tensor:
     def float(self): return self.to(dtype="float32")
     def double(self): return self.to(dtype="float64")
 
-    def astype(self, dtype):
-        from .functional import astype
-        return astype(self, dtype)
-
     def zero_grad(self):
         self.grad = None
 
@@ -252,24 +247,6 @@ class Tensor:
         ybar = autograd._initial_signal(self, ybar)
         autograd.run_backward([self], [ybar], retain_graph or create_graph, create_graph)
 
-    # --- operators (the ops themselves live in tinyae.functional) ------------------------
-    def __add__(self, other): return F.add(self, other)
-    def __radd__(self, other): return F.add(other, self)
-    def __sub__(self, other): return F.sub(self, other)
-    def __rsub__(self, other): return F.sub(other, self)
-    def __mul__(self, other): return F.mul(self, other)
-    def __rmul__(self, other): return F.mul(other, self)
-    def __truediv__(self, other): return F.div(self, other)
-    def __rtruediv__(self, other): return F.div(other, self)
-    def __pow__(self, other): return F.pow(self, other)
-    def __rpow__(self, other): return F.pow(other, self)
-    def __matmul__(self, other): return F.matmul(self, other)
-    def __rmatmul__(self, other): return F.matmul(other, self)
-    def __neg__(self): return F.neg(self)
-    def __pos__(self): return self
-    def __abs__(self): return F.abs(self)
-    def __getitem__(self, index): return F.getitem(self, index)
-
     # Comparisons are element-wise and not differentiable: boolean tensors without grad.
     def _compare(self, other, op):
         other = other.data if isinstance(other, Tensor) else other
@@ -294,58 +271,8 @@ class Tensor:
         """Whether every element is non-zero (a boolean tensor, not differentiable)."""
         return Tensor(self.data.all(axis=axis, keepdims=keepdims), copy=False)
 
-    # --- methods (each also takes PyTorch's dim=/keepdim= where it has an axis) ----------------
-    # (``**dim`` passes PyTorch's dim=/keepdim= on to the op, which accepts both spellings)
-    def sum(self, axis=None, keepdims=False, **dim): return F.sum(self, axis=axis, keepdims=keepdims, **dim)
-    def mean(self, axis=None, keepdims=False, **dim): return F.mean(self, axis=axis, keepdims=keepdims, **dim)
-    def var(self, axis=None, keepdims=False, ddof=0, **dim):
-        return F.var(self, axis=axis, keepdims=keepdims, ddof=ddof, **dim)
-    def max(self, dim=None, keepdim=False, **axis): return F.max(self, dim, keepdim, **axis)
-    def min(self, dim=None, keepdim=False, **axis): return F.min(self, dim, keepdim, **axis)
-    def argmax(self, axis=None, keepdims=False, **dim): return F.argmax(self, axis=axis, keepdims=keepdims, **dim)
-    def argmin(self, axis=None, keepdims=False, **dim): return F.argmin(self, axis=axis, keepdims=keepdims, **dim)
-    def reshape(self, *shape): return F.reshape(self, shape[0] if len(shape) == 1 else shape)
-    view = reshape
-    def flatten(self, start_dim=0): return F.flatten(self, start_dim)
-    def squeeze(self, dim=None): return F.squeeze(self, dim)
-    def unsqueeze(self, dim): return F.unsqueeze(self, dim)
-    def transpose(self, *axes): return F.transpose(self, _transpose_axes(self.ndim, axes))
-    def permute(self, *axes): return F.transpose(self, axes[0] if len(axes) == 1 else axes)
-    T = property(lambda self: F.transpose(self))
-    def t(self): return F.transpose(self)
-    def broadcast_to(self, shape): return F.broadcast_to(self, shape)
-    def clone(self): return F.clone(self)
-    def pow(self, p): return F.pow(self, p)
-    def exp(self): return F.exp(self)
-    def log(self): return F.log(self)
-    def sqrt(self): return F.sqrt(self)
-    def sin(self): return F.sin(self)
-    def cos(self): return F.cos(self)
-    def abs(self): return F.abs(self)
-    def clip(self, low=None, high=None): return F.clip(self, low, high)
-    def clamp(self, min=None, max=None): return F.clamp(self, min, max)  # noqa: A002
-    def relu(self): return F.relu(self)
-    def sigmoid(self): return F.sigmoid(self)
-    def tanh(self): return F.tanh(self)
-    def softmax(self, axis=-1, dim=None): return F.softmax(self, axis if dim is None else dim)
-    def log_softmax(self, axis=-1, dim=None): return F.log_softmax(self, axis if dim is None else dim)
-
-
 def _fill(array, values):
     array[...] = values
-
-
-def _transpose_axes(ndim, axes):
-    """NumPy's x.transpose(2, 0, 1) permutes the axes; PyTorch's x.transpose(0, 2) swaps two.
-    Two axes always mean a swap (for a matrix transpose(1, 0) is the swap in both)."""
-    if len(axes) == 1:
-        return axes[0]
-    if len(axes) == 2:
-        order = list(range(ndim))
-        a, b = (axis_index(axis, ndim, "transpose") for axis in axes)
-        order[a], order[b] = order[b], order[a]
-        return tuple(order)
-    return axes or None
 
 
 class Size(int):
@@ -376,10 +303,10 @@ def from_numpy(array, requires_grad=False):
 
 
 # --- the one import circle in tinyae ---------------------------------------------------------
-# A Tensor's operators are ops (x + y is the op Add) and every op returns a Tensor: the class and
-# the engine are defined in terms of each other, so their modules import each other. The circle
-# is honest — it is the shape of the idea — and it is closed here and nowhere else: Tensor is
-# defined above, and only then are the engine and the ops imported; they import Tensor at their
-# top like any other name. (tinyae/__init__.py imports this module before any other of them.)
+# A Tensor's backward() runs the engine, and the engine's ops return Tensors: the class and the
+# engine are defined in terms of each other, so their two modules import each other. The circle
+# is closed here and nowhere else: Tensor is defined above, and only then is the engine
+# imported; it imports Tensor at its top like any other name. The operators and methods that are
+# ops (x + y is the op Add, x.sum() the op Sum) are not here: tinyae.functional installs them
+# on the class (functional/methods.py), so the engine stays below the ops.
 from . import autograd  # noqa: E402
-from . import functional as F  # noqa: E402

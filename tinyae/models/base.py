@@ -51,24 +51,43 @@ class Autoencoder(Module):
 
         With ``return_parts=True`` also returns a dict of the terms, e.g.
         {'reconstruction': …, 'kl_sparsity': …} (floats), for logging."""
-        x = _tensor(x)
-        x_in = x
-        if self.corruption is not None and self.training:
-            x_in = Tensor(self.corruption(x.data), copy=False)
-        for reg in self.regularizers:  # penalties that differentiate h w.r.t. x need x̄
-            if getattr(reg, "needs_input_grad", False):
-                x_in = Tensor(x_in.data, requires_grad=True)
-                break
-        h = self.encode(x_in)
-        total = self.reconstruction_loss(self.decode(h), x)
-        parts = {"reconstruction": total}
-        for reg in self.regularizers:
-            penalty = reg(self, x_in, h)
-            parts[reg.name] = penalty
-            total = total + penalty
+        total, parts = self.objective(x)
         if return_parts:
             return total, {k: float(v.item()) for k, v in parts.items()}
         return total
+
+    def objective(self, x, **options):
+        """``(total, parts)`` on a batch: the data terms (``data_terms``) plus every
+        regulariser's penalty, each a scalar Tensor in ``parts``. The one objective loop of the
+        family: the VAE changes only its data terms."""
+        x = _tensor(x)
+        if x.ndim == 0 or x.shape[0] == 0:
+            raise ValueError(f"{type(self).__name__}.loss: the batch is empty (shape {x.shape}), "
+                             "and an empty batch has no mean loss; check the slicing or the data "
+                             "loader that made it")
+        x_in = x
+        if self.corruption is not None and self.training:
+            x_in = Tensor(self.corruption(x.data), copy=False)
+        if any(_uses_input_gradient(reg) for reg in self.regularizers):
+            x_in = Tensor(x_in.data, requires_grad=True)  # the penalty differentiates h w.r.t. x
+        h, total, parts = self.data_terms(x_in, x, **options)
+        for reg in self.regularizers:
+            parts[reg.name] = reg(self, x_in, h)
+            total = total + parts[reg.name]
+        return total, parts
+
+    def data_terms(self, x_in, x):
+        """``(h, total, parts)``: the code h of the model's input x_in, and the reconstruction
+        loss of decode(h) against the clean x."""
+        h = self.encode(x_in)
+        reconstruction = self.reconstruction_loss(self.decode(h), x)
+        return h, reconstruction, {"reconstruction": reconstruction}
+
+
+def _uses_input_gradient(regularizer):
+    """A regulariser that differentiates the code with respect to the input (contractive)
+    declares ``uses_input_gradient = True`` (the older name ``needs_input_grad`` still works)."""
+    return getattr(regularizer, "uses_input_gradient", getattr(regularizer, "needs_input_grad", False))
 
 
 def _tensor(x):

@@ -42,7 +42,7 @@ class Contractive:
     (second derivatives). Costs one backward per code unit.
     ``method='auto'`` takes the closed form when the encoder allows it."""
     name = "contractive"
-    needs_input_grad = True
+    uses_input_gradient = True  # the model builds its input with requires_grad=True
 
     def __init__(self, weight, method="auto"):
         if method not in ("auto", "closed_form", "double_backprop"):

@@ -136,35 +136,21 @@ class VAE(Autoencoder):
 
     # --- the objective -------------------------------------------------------------------
     def elbo(self, x, rng=None):
-        """``(loss, parts)`` on a batch: loss = −ELBO per image = reconstruction + β·KL, a
-        scalar Tensor to backpropagate; parts = {'reconstruction': −E_q log p(x|z) (one sample
-        of z per image), 'kl': KL(q(z|x) ‖ N(0, I))}, scalar Tensors, nats per image."""
-        x = _tensor(x)
-        if x.ndim == 0 or x.shape[0] == 0:
-            raise ValueError(f"VAE.elbo: the batch is empty (shape {x.shape}), and an empty "
-                             "batch has no mean loss; check the slicing or the data loader "
-                             "that made it")
-        x_in = x
-        if self.corruption is not None and self.training:
-            x_in = Tensor(self.corruption(x.data))
+        """``(loss, parts)`` on a batch: loss = −ELBO per image = reconstruction + β·KL (+ any
+        regulariser's penalty), a scalar Tensor to backpropagate; parts = {'reconstruction':
+        −E_q log p(x|z) (one sample of z per image), 'kl': KL(q(z|x) ‖ N(0, I)), …}, scalar
+        Tensors, nats per image. The family's objective (``Autoencoder.objective``) with the
+        VAE's data terms."""
+        return self.objective(x, rng=rng)
+
+    def data_terms(self, x_in, x, rng=None):
+        """``(μ, −ELBO, parts)``: the code is μ, the mean of q(z|x_in)."""
         mu, logvar = self.posterior(x_in)
         z = F.reparameterize(mu, logvar, rng=self._rng(rng))
         reconstruction = -self.log_px_given_z(self.decode_logits(z), x, reduction="batchmean")
         kl = losses.gaussian_kl(mu, logvar)
-        loss = reconstruction + self.beta * kl if self.beta != 1 else reconstruction + kl
-        parts = {"reconstruction": reconstruction, "kl": kl}
-        for reg in self.regularizers:  # e.g. a sparsity penalty on the code μ
-            parts[reg.name] = reg(self, x_in, mu)
-            loss = loss + parts[reg.name]
-        return loss, parts
-
-    def loss(self, x, return_parts=False):
-        """−ELBO in nats per image (what ``train.fit`` minimises); with ``return_parts=True``
-        also {'reconstruction': …, 'kl': …} as floats, for logging."""
-        loss, parts = self.elbo(x)
-        if return_parts:
-            return loss, {k: float(v.item()) for k, v in parts.items()}
-        return loss
+        total = reconstruction + self.beta * kl if self.beta != 1 else reconstruction + kl
+        return mu, total, {"reconstruction": reconstruction, "kl": kl}
 
     def forward(self, x):
         """The mean reconstruction decode(μ(x)) (no noise): the family's r = g(f(x))."""

@@ -31,6 +31,8 @@ import types
 
 import numpy
 
+from .. import backend
+
 __all__ = ["StrictArray", "asarray", "array", "asnumpy", "transfers", "count_transfers"]
 
 transfers = {"to_host": 0, "to_device": 0}
@@ -366,6 +368,9 @@ class _Ufunc:
 
     def __getattr__(self, name):
         return _wrapped(getattr(self._uf, name), f"{self.__name__}.{name}")
+
+
+backend.register_array_module("strict", StrictArray, sys.modules[__name__])
 
 
 def __getattr__(name):

@@ -14,11 +14,20 @@ THE loss convention: fit() minimises the model's own objective, ``model.loss(bat
 autoencoder in tinyae.models has one), unless you pass ``loss_fn=``. ``batch`` is the loader's
 item wrapped into Tensors (no requires_grad): a Tensor ``x``, or a tuple ``(x, y)``, which is
 unpacked: ``model.loss(x, y)``.
-``loss_fn(model, batch) -> scalar Tensor`` replaces it with any other objective (a denoiser that
-corrupts x first, a classifier head on a trained encoder, ...).
-Shortcut: a plain ``(pred, target)`` loss from ``tinyae.losses`` (``losses.mse``, ``losses.bce``,
-or a ``functools.partial`` of one) is wrapped for you by ``as_loss_fn(loss, target)``:
-``target='input'`` (default, an autoencoder: ℓ(model(x), x)) or ``target='label'`` (ℓ(model(x), y)):
+``loss_fn=`` replaces it, in one of two forms, told apart by the function's first parameter:
+
+    loss_fn(model, batch) -> scalar Tensor     any objective (a denoiser that corrupts x first,
+                                               a classifier head on a trained encoder, ...)
+    loss(pred, target) -> scalar Tensor        a plain loss: ``losses.mse``, ``losses.bce``, your
+                                               own ``def my_mse(pred, target)``, ``nn.MSELoss()``
+                                               or a ``functools.partial`` of one; fit() calls it
+                                               as ℓ(model(x), x) (``target='input'``, default,
+                                               an autoencoder) or ℓ(model(x), y) (``target='label'``)
+
+A first parameter named like a prediction (pred, input, output, logits, r, recon, y_pred, ...)
+or a loss from ``tinyae.losses`` / ``tinyae.nn`` is the plain form; anything else (``model``,
+``m``, ``net``, ...) the (model, batch) form. A function taking fewer than two arguments is
+refused with both forms shown. ``as_loss_fn(loss, target)`` does the wrapping by hand:
 ``fit(net, opt, loader, 10, loss_fn=losses.cross_entropy, target='label')``.
 
 Each step is the one from the notes: forward to L, backward to θ̄ = ∂L/∂θ, ``optimizer.step()``.
@@ -79,12 +88,37 @@ def _loss_hook(loss_fn, model, target):
     return model_loss
 
 
+# First parameter names that mean "the model's output": fn(pred, target) is a plain loss.
+PREDICTION_NAMES = {"pred", "preds", "prediction", "predictions", "input", "inputs", "output",
+                    "outputs", "out", "logits", "scores", "r", "recon", "reconstruction",
+                    "y_pred", "y_hat", "yhat", "x_hat", "xhat"}
+
+
 def _hook(fn, target, what):
+    """The ``fn(model, batch)`` to call for a loss_fn (or metric) in either form (see above)."""
     if not callable(fn):
-        raise TypeError(f"{what} must be a function loss_fn(model, batch) -> scalar Tensor, "
-                        f"got {type(fn).__name__}")
-    plain = getattr(getattr(fn, "func", fn), "__module__", None) == "tinyae.losses"
-    return as_loss_fn(fn, target) if plain else fn
+        raise TypeError(f"{what} must be a function loss_fn(model, batch) or loss(pred, target) "
+                        f"-> scalar Tensor, got {type(fn).__name__}")
+    return as_loss_fn(fn, target) if _is_plain_loss(fn, what) else fn
+
+
+def _is_plain_loss(fn, what):
+    """True for loss(pred, target), False for loss_fn(model, batch), judged by the parameters."""
+    inner = getattr(fn, "func", fn)  # a functools.partial of a loss
+    if isinstance(inner, Module) or getattr(inner, "__module__", "").startswith(("tinyae.losses",
+                                                                                  "tinyae.nn")):
+        return True
+    try:
+        parameters = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):  # a builtin without a signature: the (model, batch) form
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) < 2 and not any(p.kind == p.VAR_POSITIONAL for p in parameters):
+        raise TypeError(
+            f"{what}={getattr(fn, '__name__', fn)!r} takes {len(positional)} argument(s); fit() "
+            "calls either loss_fn(model, batch) -> scalar Tensor (any objective) or a plain "
+            "loss(pred, target) -> scalar Tensor (compared with x, or with y for target='label')")
+    return bool(positional) and positional[0].name.lower() in PREDICTION_NAMES
 
 
 def _as_tensors(batch):

@@ -1,0 +1,91 @@
+"""Tensor's operators and methods that are ops, installed on the class from here, as Chainer
+installs its Variable arithmetic from its ops package: ``x + y`` is ``E.add(x, y)`` (the op Add),
+``x.sum(dim=1)`` is ``R.sum(x, dim=1)``. So tensor.py and the engine import no op, and the ops
+import Tensor like any other name. (Each method also takes PyTorch's dim=/keepdim= where it has
+an axis: ``**dim`` passes them on to the op, which accepts both spellings.)"""
+from ..arguments import axis_index
+from ..tensor import Tensor
+from . import activations as A
+from . import elementwise as E
+from . import linalg as L
+from . import reduce as R
+from . import shape as S
+
+
+class _Methods:
+    """The methods below, copied onto Tensor by ``install``."""
+
+    def __add__(self, other): return E.add(self, other)
+    def __radd__(self, other): return E.add(other, self)
+    def __sub__(self, other): return E.sub(self, other)
+    def __rsub__(self, other): return E.sub(other, self)
+    def __mul__(self, other): return E.mul(self, other)
+    def __rmul__(self, other): return E.mul(other, self)
+    def __truediv__(self, other): return E.div(self, other)
+    def __rtruediv__(self, other): return E.div(other, self)
+    def __pow__(self, other): return E.pow(self, other)
+    def __rpow__(self, other): return E.pow(other, self)
+    def __matmul__(self, other): return L.matmul(self, other)
+    def __rmatmul__(self, other): return L.matmul(other, self)
+    def __neg__(self): return E.neg(self)
+    def __pos__(self): return self
+    def __abs__(self): return E.abs(self)
+    def __getitem__(self, index): return S.getitem(self, index)
+
+    def sum(self, axis=None, keepdims=False, **dim): return R.sum(self, axis=axis, keepdims=keepdims, **dim)
+    def mean(self, axis=None, keepdims=False, **dim): return R.mean(self, axis=axis, keepdims=keepdims, **dim)
+    def var(self, axis=None, keepdims=False, ddof=0, **dim):
+        return R.var(self, axis=axis, keepdims=keepdims, ddof=ddof, **dim)
+    def max(self, dim=None, keepdim=False, **axis): return R.max(self, dim, keepdim, **axis)
+    def min(self, dim=None, keepdim=False, **axis): return R.min(self, dim, keepdim, **axis)
+    def argmax(self, axis=None, keepdims=False, **dim): return R.argmax(self, axis=axis, keepdims=keepdims, **dim)
+    def argmin(self, axis=None, keepdims=False, **dim): return R.argmin(self, axis=axis, keepdims=keepdims, **dim)
+    def reshape(self, *shape): return S.reshape(self, shape[0] if len(shape) == 1 else shape)
+    view = reshape
+    def flatten(self, start_dim=0): return S.flatten(self, start_dim)
+    def squeeze(self, dim=None): return S.squeeze(self, dim)
+    def unsqueeze(self, dim): return S.unsqueeze(self, dim)
+    def transpose(self, *axes): return S.transpose(self, _transpose_axes(self.ndim, axes))
+    def permute(self, *axes): return S.transpose(self, axes[0] if len(axes) == 1 else axes)
+    T = property(lambda self: S.transpose(self))
+    def t(self): return S.transpose(self)
+    def broadcast_to(self, shape): return S.broadcast_to(self, shape)
+    def clone(self): return E.clone(self)
+    def pow(self, p): return E.pow(self, p)
+    def exp(self): return E.exp(self)
+    def log(self): return E.log(self)
+    def sqrt(self): return E.sqrt(self)
+    def sin(self): return E.sin(self)
+    def cos(self): return E.cos(self)
+    def abs(self): return E.abs(self)
+    def clip(self, low=None, high=None): return E.clip(self, low, high)
+    def clamp(self, min=None, max=None): return E.clamp(self, min, max)  # noqa: A002
+    def relu(self): return A.relu(self)
+    def sigmoid(self): return A.sigmoid(self)
+    def tanh(self): return A.tanh(self)
+    def softmax(self, axis=-1, dim=None): return A.softmax(self, axis if dim is None else dim)
+    def log_softmax(self, axis=-1, dim=None): return A.log_softmax(self, axis if dim is None else dim)
+    def astype(self, dtype): return E.astype(self, dtype)
+
+
+def _transpose_axes(ndim, axes):
+    """NumPy's x.transpose(2, 0, 1) permutes the axes; PyTorch's x.transpose(0, 2) swaps two.
+    Two axes always mean a swap (for a matrix transpose(1, 0) is the swap in both)."""
+    if len(axes) == 1:
+        return axes[0]
+    if len(axes) == 2:
+        order = list(range(ndim))
+        a, b = (axis_index(axis, ndim, "transpose") for axis in axes)
+        order[a], order[b] = order[b], order[a]
+        return tuple(order)
+    return axes or None
+
+
+def install():
+    """Copy every method and operator of ``_Methods`` onto Tensor (once, at import)."""
+    for name, value in vars(_Methods).items():
+        if name not in _CLASS_BODY:
+            setattr(Tensor, name, value)
+
+
+_CLASS_BODY = set(vars(type("Empty", (), {})))  # __module__, __dict__, …: what every class has

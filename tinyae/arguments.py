@@ -3,10 +3,8 @@
     positive_int(5, "epochs")                          -> 5
     pair(3, "kernel_size", "conv2d", minimum=1)        -> (3, 3)
     axis_index(-1, 3, "softmax")                       -> 2
-    as_generator(0)                                    -> a numpy Generator seeded with 0
-    as_generator(None)                                 -> the default generator (manual_seed)
 
-This module imports nothing from tinyae, so any file may use it.
+This module imports nothing from tinyae but tinyae.generator, so any file may use it.
 """
 import argparse
 import numbers
@@ -63,32 +61,8 @@ def axis_index(axis, ndim, where="this op"):
     return int(axis) % ndim
 
 
-# The generator behind every ``rng=None``: layer initialisation, tinyae.rand/randn, dropout,
-# corruptions and loaders without a seed. manual_seed (and train.seed_everything) re-seed it
-# in place, so everything holding it sees the new stream.
-default_generator = numpy.random.default_rng()
-
-
-def manual_seed(seed):
-    """Re-seed tinyae's default generator, as ``torch.manual_seed`` does: afterwards layer
-    initialisation, rand/randn, dropout masks, corruptions and unseeded shuffling repeat."""
-    if not is_int(seed) or seed < 0:
-        raise ValueError(f"manual_seed takes a non-negative int, got {seed!r}")
-    default_generator.bit_generator.state = numpy.random.PCG64(int(seed)).state
-    return default_generator
-
-
-def as_generator(rng=None):
-    """A ``numpy.random.Generator`` from a Generator (returned as it is, not copied), an int
-    seed, or None (the default generator above)."""
-    if isinstance(rng, numpy.random.Generator):
-        return rng
-    if rng is None:
-        return default_generator
-    if is_int(rng):
-        return numpy.random.default_rng(rng)
-    raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, got "
-                    f"{type(rng).__name__} (make one with numpy.random.default_rng(seed))")
+# The random generator lives in tinyae/generator.py; these names stay importable from here.
+from .generator import as_generator, default_generator, manual_seed  # noqa: E402,F401
 
 
 # --- command-line flags (the CLI and the lessons) --------------------------------------------

@@ -15,7 +15,7 @@ NumPy and CuPy) and land on the current backend's device.
 import numpy
 
 from . import backend
-from .arguments import default_generator, manual_seed  # noqa: F401  (re-exported)
+from .generator import default_generator, manual_seed  # noqa: F401  (re-exported)
 from .tensor import Tensor
 
 

@@ -293,6 +293,12 @@ def tensor(data, requires_grad=False, dtype=None):
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
+def ensure_tensor(x):
+    """``x`` itself when it is a Tensor, else a new Tensor holding a copy of it (an array, a
+    list, a number): the one coercion the models and conv layers use on what a user passes in."""
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
 def from_numpy(array, requires_grad=False):
     """A Tensor that shares ``array``'s memory (NumPy, or CuPy on a GPU) and keeps its dtype:
     changing one changes the other. ``tensor(array)`` copies instead."""

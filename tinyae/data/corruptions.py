@@ -15,7 +15,8 @@ import numbers
 
 import numpy
 
-from tinyae.arguments import as_generator, is_int, positive_int
+from tinyae.arguments import is_int, positive_int
+from tinyae.generator import as_generator
 from tinyae.backend import get_array_module, is_array
 
 

@@ -19,7 +19,8 @@ import collections.abc
 
 import numpy
 
-from tinyae.arguments import default_generator, is_int, positive_int
+from tinyae.arguments import is_int, positive_int
+from tinyae.generator import default_generator
 from tinyae.backend import get_array_module, is_array
 from tinyae.tensor import Tensor
 

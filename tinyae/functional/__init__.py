@@ -6,7 +6,7 @@ from .activations import (relu, leaky_relu, elu, sigmoid, tanh, softplus, gelu, 
                           softmax, log_softmax, logsumexp)
 from .shape import (reshape, transpose, permute, broadcast_to, getitem, concat, cat,  # noqa: F401
                     stack, squeeze, unsqueeze, pad, flatten)
-from .linalg import matmul, linear  # noqa: F401
+from .linalg import matmul, linear, matrix_transpose  # noqa: F401
 from .conv import conv2d, conv_transpose2d, im2col, col2im  # noqa: F401
 from .pool import max_pool2d, avg_pool2d, upsample  # noqa: F401
 from .random import dropout, mask  # noqa: F401

@@ -30,7 +30,7 @@ slice then moves runs of N contiguous numbers, several times faster than slicing
 from .. import backend
 from ..arguments import pair
 from ..autograd import Function, register
-from ..tensor import Tensor
+from ..tensor import ensure_tensor
 
 
 # --- geometry -----------------------------------------------------------------------------
@@ -207,6 +207,21 @@ def col2im(cols, image_shape, kernel_size, stride=1, padding=0, dilation=1):
     return Col2Im.apply(cols, image_shape=tuple(image_shape), kernel_size=k, grid=grid, **g)
 
 
+def _operands(who, x, weight, layout):
+    """(N, C_in, H, W, C_out, kernel) of an image batch and a weight laid out as ``layout``
+    (conv2d: C_out × C_in × kH × kW; conv_transpose2d, as in PyTorch: C_in × C_out × kH × kW),
+    checked to agree on C_in."""
+    _check_image(who, x)
+    _check_image(who, weight, f"weight ({layout.replace(' × ', ', ')})")
+    n, c_in, h, w = x.shape
+    in_axis = 0 if layout.startswith("C_in") else 1
+    if c_in != weight.shape[in_axis]:
+        raise ValueError(f"{who}: the input {x.shape} has {c_in} channels but the weight "
+                         f"{weight.shape} expects {weight.shape[in_axis]} (the weight is {layout}); "
+                         "make the layer's in_channels match the input")
+    return n, c_in, h, w, weight.shape[1 - in_axis], weight.shape[2:]
+
+
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     """2-D convolution (cross-correlation, as in PyTorch) of x (N, C_in, H, W) with weight
     (C_out, C_in, kH, kW) and an optional bias (C_out,); returns (N, C_out, H_out, W_out).
@@ -214,16 +229,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     y = W_mat · im2col(x) + b, so  W̄_mat = Ȳ colsᵀ,  x̄ = col2im(W_matᵀ Ȳ),  b̄ = Σ Ȳ.
     With stride 1 and fewer output than input channels the same y is computed as a
     conv_transpose2d with the flipped weight, which is cheaper (see ``_swap_is_cheaper``)."""
-    x, weight = _tensor(x), _tensor(weight)
+    x, weight = ensure_tensor(x), ensure_tensor(weight)
     g = _geometry("conv2d", stride, padding, dilation)
-    _check_image("conv2d", x)
-    _check_image("conv2d", weight, "weight (C_out, C_in, kH, kW)")
-    n, c_in, h, w = x.shape
-    c_out, kernel = weight.shape[0], weight.shape[2:]
-    if c_in != weight.shape[1]:
-        raise ValueError(f"conv2d: the input {x.shape} has {c_in} channels but the weight "
-                         f"{weight.shape} expects {weight.shape[1]} (weight is C_out × C_in × kH "
-                         "× kW); make the layer's in_channels match the input")
+    n, c_in, h, w, c_out, kernel = _operands("conv2d", x, weight, "C_out × C_in × kH × kW")
     grid = conv_output_size((h, w), kernel, **g)
     try:
         _check_grid((h, w), kernel, grid=grid, **g)
@@ -248,22 +256,15 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     y = col2im(W_matᵀ · x_mat) + b, so  x̄_mat = W_mat · im2col(ȳ),  W̄_mat = x_mat · im2col(ȳ)ᵀ.
     With stride 1 and fewer input than output channels the same y is computed as a conv2d with
     the flipped weight, which is cheaper (see ``_swap_is_cheaper``)."""
-    x, weight = _tensor(x), _tensor(weight)
+    x, weight = ensure_tensor(x), ensure_tensor(weight)
     g = _geometry("conv_transpose2d", stride, padding, dilation)
     extra = pair(output_padding, "output_padding", "conv_transpose2d", 0)
     if any(o >= max(s, d) for o, s, d in zip(extra, g["stride"], g["dilation"])):
         raise ValueError(f"conv_transpose2d: output_padding {output_padding!r} must be smaller "
                          f"than the stride {g['stride']} or the dilation {g['dilation']} (it picks "
                          "one of the input sizes a strided conv maps to the same output size)")
-    _check_image("conv_transpose2d", x)
-    _check_image("conv_transpose2d", weight, "weight (C_in, C_out, kH, kW)")
-    n, c_in, h, w = x.shape
-    c_out, kernel = weight.shape[1], weight.shape[2:]
-    if c_in != weight.shape[0]:
-        raise ValueError(f"conv_transpose2d: the input {x.shape} has {c_in} channels but the "
-                         f"weight {weight.shape} expects {weight.shape[0]} (a transposed conv's "
-                         "weight is C_in × C_out × kH × kW, as in PyTorch); make the layer's "
-                         "in_channels match the input")
+    n, c_in, h, w, c_out, kernel = _operands("conv_transpose2d", x, weight,
+                                             "C_in × C_out × kH × kW")
     size = transpose_output_size((h, w), kernel, g["stride"], g["padding"], extra, g["dilation"])
     if min(size) < 1:
         raise ValueError(f"conv_transpose2d: the output would be {size}: padding {g['padding']} "
@@ -305,12 +306,9 @@ def _flip(weight):
     return weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
 
 
-def _tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
-
 
 def _bias(bias, channels, op):
-    bias = _tensor(bias)
+    bias = ensure_tensor(bias)
     if bias.shape != (channels,):
         raise ValueError(f"{op}: the bias has shape {bias.shape} but should be ({channels},), "
                          "one number per output channel")

@@ -22,7 +22,7 @@ from .. import backend
 from ..autograd import Function, register
 from ..tensor import Tensor
 from .elementwise import exp
-from ..arguments import as_generator
+from ..generator import as_generator
 
 
 def normal(shape, rng=None, dtype=None, like=None):

@@ -12,8 +12,8 @@ def _matmul_sample(rng, shape):
     return (S.normal(rng, a_batch + (n, k)), S.normal(rng, batch + (k, m))), {}
 
 
-def _swap(t):
-    """Transpose of the last two axes (the matrix transpose of a batch of matrices)."""
+def matrix_transpose(t):
+    """The transpose of the last two axes: of each matrix in a batch (PyTorch's ``t.mT``)."""
     axes = list(range(t.ndim))
     axes[-1], axes[-2] = axes[-2], axes[-1]
     return t.transpose(axes)
@@ -31,7 +31,9 @@ class MatMul(Function):
     def backward(self, ybar):
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
-        return (ybar @ _swap(b) if need_a else None), (_swap(a) @ ybar if need_b else None)
+        abar = ybar @ matrix_transpose(b) if need_a else None
+        bbar = matrix_transpose(a) @ ybar if need_b else None
+        return abar, bbar
 
 
 def _linear_sample(rng, shape):

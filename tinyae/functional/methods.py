@@ -49,6 +49,7 @@ class _Methods:
     def permute(self, *axes): return S.transpose(self, axes[0] if len(axes) == 1 else axes)
     T = property(lambda self: S.transpose(self))
     def t(self): return S.transpose(self)
+    mT = property(lambda self: L.matrix_transpose(self))
     def broadcast_to(self, shape): return S.broadcast_to(self, shape)
     def clone(self): return E.clone(self)
     def pow(self, p): return E.pow(self, p)

@@ -7,7 +7,7 @@ sees the same m every time).
 import numpy
 
 from .. import backend
-from ..arguments import as_generator, default_generator  # noqa: F401  (fit re-seeds it)
+from ..generator import as_generator
 from ..autograd import Function, register
 from ..tensor import Tensor
 
@@ -40,12 +40,11 @@ def mask(x, m):
 
 def _uniform(xp, shape, dtype, rng):
     """Uniform [0, 1) numbers of ``shape``, drawn with the array module of the data."""
-    if rng is None:
-        rng = default_generator
+    rng = as_generator(rng)
     if xp.__name__ == "numpy":
-        return as_generator(rng).random(shape, dtype=dtype if dtype == numpy.float32 else numpy.float64)
-    # CuPy: draw on the GPU; a NumPy Generator only supplies the seed.
-    seed = int(rng.integers(2 ** 63)) if isinstance(rng, numpy.random.Generator) else rng
+        return rng.random(shape, dtype=dtype if dtype == numpy.float32 else numpy.float64)
+    # CuPy: draw on the GPU; the NumPy Generator only supplies the seed.
+    seed = int(rng.integers(2 ** 63))
     return xp.random.RandomState(seed).random_sample(shape, dtype=dtype)
 
 
@@ -53,8 +52,8 @@ def dropout(x, p=0.5, training=True, rng=None):
     """Inverted dropout: keep each element with probability 1 − p and scale it by 1/(1 − p),
     so E[y] = x and nothing changes at test time. Identity when ``training`` is False or p = 0.
 
-    ``rng`` is a numpy Generator or an int seed; None uses this module's ``default_generator``
-    (re-seeded by ``tinyae.train.seed_everything``). Each call draws a new mask."""
+    ``rng`` is a numpy Generator or an int seed; None uses tinyae's default generator
+    (``manual_seed`` and ``fit(seed=…)`` re-seed it). Each call draws a new mask."""
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
         raise ValueError(f"dropout: p is the probability of dropping an element and must be in "
                          f"[0, 1), got {p!r} (p = 1 would drop everything)")

@@ -9,7 +9,7 @@ added to any model: ``MLPAutoencoder(..., regularizers=[KLSparsity(0.05, 3.0)])`
 """
 from .. import losses
 from ..nn import Module
-from ..tensor import Tensor
+from ..tensor import Tensor, ensure_tensor
 
 RECONSTRUCTION = {
     "mse": losses.mse,                                               # mean over every pixel
@@ -33,11 +33,11 @@ class Autoencoder(Module):
 
     def encode(self, x):
         """The code h = f(x)."""
-        return self.encoder(_tensor(x))
+        return self.encoder(ensure_tensor(x))
 
     def decode(self, h):
         """The reconstruction r = g(h)."""
-        return self.decoder(_tensor(h))
+        return self.decoder(ensure_tensor(h))
 
     def forward(self, x):
         return self.decode(self.encode(x))
@@ -60,7 +60,7 @@ class Autoencoder(Module):
         """``(total, parts)`` on a batch: the data terms (``data_terms``) plus every
         regulariser's penalty, each a scalar Tensor in ``parts``. The one objective loop of the
         family: the VAE changes only its data terms."""
-        x = _tensor(x)
+        x = ensure_tensor(x)
         if x.ndim == 0 or x.shape[0] == 0:
             raise ValueError(f"{type(self).__name__}.loss: the batch is empty (shape {x.shape}), "
                              "and an empty batch has no mean loss; check the slicing or the data "
@@ -89,6 +89,3 @@ def _uses_input_gradient(regularizer):
     declares ``uses_input_gradient = True`` (the older name ``needs_input_grad`` still works)."""
     return getattr(regularizer, "uses_input_gradient", getattr(regularizer, "needs_input_grad", False))
 
-
-def _tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)

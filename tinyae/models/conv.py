@@ -6,8 +6,9 @@ followed by a convolution, which avoids the checkerboard artefacts of transposed
 import numpy as np
 
 from .. import nn
-from ..arguments import as_generator
-from .base import Autoencoder, _tensor
+from ..generator import as_generator
+from ..tensor import ensure_tensor
+from .base import Autoencoder
 from .mlp import activation_layer
 
 
@@ -55,13 +56,13 @@ class ConvAutoencoder(Autoencoder):
         self.decoder = nn.Sequential(*[m for m in decoder_layers if m is not None])
 
     def encode(self, x):
-        x = _tensor(x)
+        x = ensure_tensor(x)
         if x.ndim == 2:  # flat pixels → images
             x = x.reshape((x.shape[0],) + self.image_shape)
         return self.encoder(x)
 
     def forward(self, x):
-        x = _tensor(x)
+        x = ensure_tensor(x)
         return self.decode(self.encode(x)).reshape(x.shape)
 
     def reconstruction_loss(self, r, x):

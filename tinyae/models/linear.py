@@ -9,7 +9,7 @@ components.
 import numpy as np
 
 from .. import backend
-from ..arguments import as_generator
+from ..generator import as_generator
 from ..nn import Linear, Sequential
 from .base import Autoencoder
 

@@ -19,12 +19,12 @@ import numpy
 from .. import backend
 from .. import functional as F
 from .. import nn
-from ..arguments import as_generator
+from ..generator import as_generator
 from ..autograd import no_grad
 from ..nn import init
 from ..nn.transformer import (TransformerBlock, patchify, random_masking, restore_order,
                               sincos_pos_embed_2d, unpatchify)
-from ..tensor import Tensor
+from ..tensor import ensure_tensor
 
 
 class MaskedAutoencoder(nn.Module):
@@ -94,7 +94,7 @@ class MaskedAutoencoder(nn.Module):
     def encode(self, x, mask_ratio=0.0, rng=None):
         """Tokens of the kept patches after the encoder, (N, K, dim), with the mask (N, P)
         (1 = hidden) and ids_restore. ``mask_ratio=0`` keeps every patch, in order."""
-        tokens = self.patch_embed(self.patchify(_tensor(x))) + self.pos_embed
+        tokens = self.patch_embed(self.patchify(ensure_tensor(x))) + self.pos_embed
         if mask_ratio > 0:
             tokens, mask, ids_restore = random_masking(tokens, mask_ratio,
                                                        self.mask_rng if rng is None else rng)
@@ -125,7 +125,7 @@ class MaskedAutoencoder(nn.Module):
     # --- what the lessons call ------------------------------------------------------------
     def target(self, x):
         """The patches the decoder must produce: pixels, or normalised per patch."""
-        target = self.patchify(_tensor(x).data)
+        target = self.patchify(ensure_tensor(x).data)
         if self.norm_pix_loss:
             mean = target.mean(axis=-1, keepdims=True)
             var = target.var(axis=-1, keepdims=True)
@@ -151,7 +151,7 @@ class MaskedAutoencoder(nn.Module):
         reconstruction is every patch as the decoder predicts it (with ``norm_pix_loss`` each
         patch is mapped back with the true patch's mean and variance, as MAE's demo does).
         ``seed`` fixes the mask (default: the model's mask generator)."""
-        x = _tensor(x)
+        x = ensure_tensor(x)
         rng = None if seed is None else as_generator(seed)
         with no_grad():
             pred, mask = self(x, mask_ratio, rng)
@@ -175,6 +175,3 @@ class MaskedAutoencoder(nn.Module):
                 f"num_patches={self.num_patches}, mask_ratio={self.mask_ratio}, "
                 f"norm_pix_loss={self.norm_pix_loss}")
 
-
-def _tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)

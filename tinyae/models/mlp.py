@@ -1,6 +1,6 @@
 """Fully connected autoencoders: shallow (784-32-784) to deep (784-1000-500-250-30), tied or not."""
 from .. import nn
-from ..arguments import as_generator
+from ..generator import as_generator
 from .base import Autoencoder
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "elu": nn.ELU,

@@ -17,7 +17,7 @@ corruption or regulariser of its kind), so nothing here re-implements an autoenc
 import copy
 
 from .. import backend, losses, optim
-from ..arguments import as_generator
+from ..generator import as_generator
 from ..autograd import no_grad
 from ..data import DataLoader
 from ..data.corruptions import MaskingNoise

@@ -24,8 +24,9 @@ shape: inpainting, denoising).
 """
 from .. import functional as F
 from .. import losses, nn
-from ..arguments import as_generator, positive_int
-from .base import _tensor
+from ..arguments import positive_int
+from ..generator import as_generator
+from ..tensor import ensure_tensor
 from .mlp import activation_layer
 
 LOSSES = {"cross_entropy": losses.cross_entropy, "bce_with_logits": losses.bce_with_logits,
@@ -89,7 +90,7 @@ class UNet(nn.Module):
         self.final = activation_layer(output_activation)
 
     def forward(self, x):
-        x = _tensor(x)
+        x = ensure_tensor(x)
         scale = 2 ** (len(self.channels) - 1)
         if x.ndim != 4 or x.shape[1] != self.in_channels or x.shape[2] % scale or x.shape[3] % scale:
             raise ValueError(f"UNet expects (N, {self.in_channels}, H, W) with H and W divisible "

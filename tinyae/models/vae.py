@@ -25,10 +25,11 @@ import numpy as np
 
 from .. import backend, losses, nn
 from .. import functional as F
-from ..arguments import as_generator, finite_number
+from ..arguments import finite_number
+from ..generator import as_generator
 from ..autograd import no_grad
-from ..tensor import Tensor
-from .base import Autoencoder, _tensor
+from ..tensor import Tensor, ensure_tensor
+from .base import Autoencoder
 from .mlp import activation_layer
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -97,7 +98,7 @@ class VAE(Autoencoder):
     # --- the two halves ----------------------------------------------------------------
     def posterior(self, x):
         """(μ, log σ²) of q(z|x), each of shape (N, latent)."""
-        h = self.encoder(_tensor(x))
+        h = self.encoder(ensure_tensor(x))
         return self.mu_head(h), self.logvar_head(h)
 
     def encode(self, x):
@@ -106,7 +107,7 @@ class VAE(Autoencoder):
 
     def decode_logits(self, z):
         """The decoder's output: Bernoulli logits, or Gaussian means."""
-        return self.decoder(_tensor(z))
+        return self.decoder(ensure_tensor(z))
 
     def decode(self, z):
         """Pixel means of p(x|z): σ(logits) for Bernoulli, the means for Gaussian."""

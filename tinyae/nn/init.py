@@ -19,7 +19,7 @@ import math
 import numpy
 
 from .. import backend
-from ..arguments import as_generator
+from ..generator import as_generator
 from ..tensor import Tensor
 
 

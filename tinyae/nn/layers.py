@@ -5,7 +5,8 @@ Default initialisation (see ``init.default_init_``) is PyTorch's: W and b ~ U(âˆ
 same seed gives the same weights. Parameters are float32 unless converted (``.double()``).
 """
 from .. import backend
-from ..arguments import as_generator, is_int, positive_int
+from ..arguments import is_int, positive_int
+from ..generator import as_generator
 from .. import functional as F
 from ..tensor import Tensor
 from . import init

@@ -42,16 +42,10 @@ def scaled_dot_product_attention(q, k, v, return_weights=False):
     Each line is an op of the engine (MatMul, Softmax, Mul), so the engine derives exactly
     this; with ``return_weights=True`` A is returned too (for tests and pictures)."""
     scale = 1.0 / math.sqrt(q.shape[-1])
-    scores = F.matmul(q, F.transpose(k, _swap_last(k.ndim))) * scale
+    scores = F.matmul(q, F.matrix_transpose(k)) * scale
     weights = F.softmax(scores, axis=-1)
     out = F.matmul(weights, v)
     return (out, weights) if return_weights else out
-
-
-def _swap_last(ndim):
-    axes = list(range(ndim))
-    axes[-1], axes[-2] = axes[-2], axes[-1]
-    return tuple(axes)
 
 
 class MultiheadAttention(Module):

@@ -36,7 +36,8 @@ def _param_list(params, who):
 def _check(value, name, low=0.0, high=math.inf, high_open=False, finite=True):
     ok = isinstance(value, numbers.Real) and low <= value and (value < high if high_open else value <= high)
     if not ok or (finite and not math.isfinite(value)):
-        bound = f"[{low}, {high})" if high_open else f"≥ {low}"
+        bound = (f"in [{low:g}, {high:g})" if high_open else f"in [{low:g}, {high:g}]"
+                 if high < math.inf else f"≥ {low:g}")
         raise ValueError(f"invalid {name}={value!r}: it must be a {'finite ' if finite else ''}"
                          f"number {bound}")
 
@@ -68,13 +69,17 @@ class Optimizer:
     parameter (in the order of ``params``, all groups together). Subclasses write
     ``_update(p, g, state, tmp, h)`` on raw arrays: p the parameter, g its gradient, tmp a
     scratch array of p's shape, h the parameter's group (h["lr"], …)."""
-    hyper = ()  # names of the hyper-parameters besides lr, saved by state_dict()
+    hyper = ()   # names of the hyper-parameters besides lr, saved by state_dict()
+    limits = {}  # hyper-parameter -> keyword arguments of _check: the range it must lie in
 
-    @staticmethod
-    def check_options(h):
+    @classmethod
+    def check_options(cls, h):
         """Raise ValueError for a hyper-parameter out of range. The one check of the options:
-        the constructor's and every param group's values go through it (subclasses extend it)."""
+        the constructor's and every param group's values go through it (``limits``, and what a
+        subclass adds)."""
         _check(h["lr"], "lr")
+        for name, bounds in cls.limits.items():
+            _check(h[name], name, **bounds)
 
     def __init__(self, params, defaults):
         self.defaults = defaults

@@ -35,12 +35,11 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov))
 
-    @staticmethod
-    def check_options(h):
-        Optimizer.check_options(h)
-        _check(h["momentum"], "momentum")
-        _check(h["dampening"], "dampening", high=1)
-        _check(h["weight_decay"], "weight_decay")
+    limits = {"momentum": {}, "dampening": {"high": 1}, "weight_decay": {}}
+
+    @classmethod
+    def check_options(cls, h):
+        super().check_options(h)
         if not isinstance(h["nesterov"], bool):
             raise ValueError(f"nesterov must be True or False, got {h['nesterov']!r}")
         if h["nesterov"] and (h["momentum"] <= 0 or h["dampening"] != 0):
@@ -80,11 +79,7 @@ class Adagrad(Optimizer):
     def __init__(self, params, lr=1e-2, eps=1e-10, weight_decay=0):
         super().__init__(params, dict(lr=lr, eps=eps, weight_decay=weight_decay))
 
-    @staticmethod
-    def check_options(h):
-        Optimizer.check_options(h)
-        _check(h["eps"], "eps")
-        _check(h["weight_decay"], "weight_decay")
+    limits = {"eps": {}, "weight_decay": {}}
 
     def _update(self, p, g, state, tmp, h):
         xp = backend.get_array_module(p)
@@ -112,13 +107,7 @@ class RMSprop(Optimizer):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum))
 
-    @staticmethod
-    def check_options(h):
-        Optimizer.check_options(h)
-        _check(h["alpha"], "alpha", high=1)
-        _check(h["eps"], "eps")
-        _check(h["weight_decay"], "weight_decay")
-        _check(h["momentum"], "momentum")
+    limits = {"alpha": {"high": 1}, "eps": {}, "weight_decay": {}, "momentum": {}}
 
     def _update(self, p, g, state, tmp, h):
         xp = backend.get_array_module(p)
@@ -158,17 +147,17 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
 
-    @staticmethod
-    def check_options(h):
-        Optimizer.check_options(h)
+    limits = {"eps": {}, "weight_decay": {}}
+
+    @classmethod
+    def check_options(cls, h):
+        super().check_options(h)
         betas = h["betas"]
         if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
             raise ValueError(f"betas must be a pair (β₁, β₂), got {betas!r}")
         h["betas"] = tuple(betas)
         _check(betas[0], "betas[0]", high=1, high_open=True)
         _check(betas[1], "betas[1]", high=1, high_open=True)
-        _check(h["eps"], "eps")
-        _check(h["weight_decay"], "weight_decay")
 
     def _update(self, p, g, state, tmp, h):
         xp = backend.get_array_module(p)

@@ -2,7 +2,10 @@
 number, and save/restore their states so that a resumed run draws the same numbers."""
 import numpy
 
-from ..functional import random as random_ops
+from ..generator import default_generator
+
+# Checkpoints written before the default generator had its own module named it so
+_FORMER_NAMES = {"default_generator": "functional.random.default_generator"}
 
 
 def find_generators(model, loaders, rngs):
@@ -17,9 +20,7 @@ def find_generators(model, loaders, rngs):
         for attr, value in vars(module).items():
             if isinstance(value, numpy.random.Generator):
                 found[f"model.{prefix}.{attr}" if prefix else f"model.{attr}"] = value
-    for attr, value in vars(random_ops).items():
-        if isinstance(value, numpy.random.Generator):
-            found[f"functional.random.{attr}"] = value
+    found["default_generator"] = default_generator
     for name, gen in (rngs or {}).items():
         if not isinstance(gen, numpy.random.Generator):
             raise TypeError(f"rngs[{name!r}] must be a numpy.random.Generator, got {type(gen).__name__}")
@@ -48,6 +49,7 @@ def rng_states(generators):
 def set_rng_states(generators, states):
     """Put back the states saved by ``rng_states`` (generators missing from ``states`` are left)."""
     for name, gen in generators.items():
+        name = name if name in states else _FORMER_NAMES.get(name, name)
         if name in states:
             gen.bit_generator.state = states[name]
     if "numpy.random.global" in states:

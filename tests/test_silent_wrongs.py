@@ -111,3 +111,30 @@ def test_multihead_attention_takes_one_unbatched_sequence():
 def test_a_generator_as_data_is_a_clear_error():
     with pytest.raises(TypeError, match="generator.*read only once.*numpy.array"):
         DataLoader((np.zeros(3) for _ in range(4)), batch_size=2)
+
+
+# --- found by probing the surface -----------------------------------------------------------------
+def test_a_tensor_holds_numbers_and_a_ragged_list_says_so():
+    with pytest.raises(ValueError, match="rows differ in length"):
+        tinyae.tensor([[1, 2], [3]])
+    with pytest.raises(TypeError, match="holds numbers"):
+        tinyae.tensor(np.array(["a"]))
+    assert tinyae.tensor([True]).dtype == np.bool_
+
+
+def test_to_with_neither_a_device_nor_a_dtype_names_both():
+    with pytest.raises(ValueError, match=r"x.to\('tpu'\): not a device .* nor a dtype"):
+        tinyae.randn(2).to("tpu")
+    assert tinyae.randn(2).to("float64").dtype == np.float64
+
+
+def test_cat_and_stack_of_nothing_or_of_one_tensor():
+    with pytest.raises(ValueError, match="cat needs at least one tensor"):
+        tinyae.cat([])
+    with pytest.raises(TypeError, match=r"a list of tensors, e.g. stack\(\[a, b\]\)"):
+        tinyae.stack(tinyae.randn(2, 3))
+
+
+def test_gradcheck_without_inputs_says_what_it_needs():
+    with pytest.raises(TypeError, match="at least one input"):
+        tinyae.gradcheck(lambda: tinyae.tensor(1.0), [])

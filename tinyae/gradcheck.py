@@ -109,6 +109,8 @@ def _float64_tensor(x):
 def _check_function(fn, inputs, eps, atol, rtol, directional, seed):
     if isinstance(inputs, (Tensor,)) or backend.is_array(inputs):
         inputs = (inputs,)
+    if len(inputs) == 0:
+        raise TypeError("gradcheck needs at least one input to nudge: gradcheck(fn, [x, w])")
     xs = [_float64_tensor(x) for x in inputs]
     targets = [(f"input {i} (shape {x.shape})", x) for i, x in enumerate(xs)]
     return _compare(lambda: fn(*xs), targets, eps, atol, rtol, directional, seed)

@@ -38,7 +38,16 @@ class Tensor:
         self._version = 0     # counts in-place changes; backward checks ops' inputs are unchanged
         if copy and backend.is_array(data):
             data = backend.get_array_module(data).array(data, dtype=dtype, copy=True)
-        self.data = backend.as_array(data, dtype=dtype)
+        try:
+            self.data = backend.as_array(data, dtype=dtype)
+        except ValueError as err:
+            if not isinstance(data, (list, tuple)):
+                raise
+            raise ValueError(f"cannot make a Tensor of this nested list: its rows differ in "
+                             f"length, and a Tensor is a rectangular array ({err})") from None
+        if self.data.dtype.kind not in "biufc":
+            raise TypeError(f"a Tensor holds numbers (or bools); got an array of dtype "
+                            f"{self.data.dtype}{_ragged_hint(data)}")
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require grad, got {self.data.dtype}; "
                             "pass dtype='float32' or 'float64'")
@@ -185,6 +194,11 @@ class Tensor:
             elif backend.device_name(a) is not None:
                 device = a
             else:
+                try:
+                    numpy.dtype(a)
+                except TypeError:
+                    raise ValueError(f"x.to({a!r}): not a device ('cpu', 'gpu' or 'cuda') nor a "
+                                     "dtype ('float32', tinyae.float64, …)") from None
                 dtype = a
         out = self
         if dtype is not None and out.dtype != numpy.dtype(dtype):
@@ -291,6 +305,11 @@ def tensor(data, requires_grad=False, dtype=None):
     """Make a Tensor from a copy of ``data``. Python numbers and lists become float32; arrays
     keep their dtype. To share an array's memory instead, use ``from_numpy``."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def _ragged_hint(data):
+    return (" (a nested list whose rows differ in length? every row must have the same length)"
+            if isinstance(data, (list, tuple)) else "")
 
 
 def ensure_tensor(x):

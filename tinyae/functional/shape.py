@@ -202,8 +202,16 @@ def getitem(x, index):
     return GetItem.apply(x, index=index)
 
 
+def _some_tensors(xs, who):
+    if isinstance(xs, Tensor) or backend.is_array(xs):
+        raise TypeError(f"{who} takes a list of tensors, e.g. {who}([a, b]), not a single tensor")
+    if len(xs) == 0:
+        raise ValueError(f"{who} needs at least one tensor, got an empty list")
+
+
 @dim_names
 def concat(xs, axis=0):
+    _some_tensors(xs, "cat")
     return Concat.apply(*xs, axis=axis)
 
 
@@ -212,6 +220,7 @@ cat = concat  # PyTorch's name: cat([a, b], dim=1)
 
 @dim_names
 def stack(xs, axis=0):
+    _some_tensors(xs, "stack")
     return Stack.apply(*xs, axis=axis)
 
 

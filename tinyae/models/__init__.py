@@ -1,4 +1,8 @@
-"""Autoencoders, one file per family, all sharing ``Autoencoder``'s encode/decode/loss."""
+"""Autoencoders, one file per family. The reconstructing ones (LinearAE, MLPAutoencoder,
+ConvAutoencoder, VAE) share ``Autoencoder``'s encode/decode and its one objective loop
+(``loss`` = data terms + regularisers); MaskedAutoencoder (a loss on hidden patches) and UNet
+(an image-to-image network with a loss of its own) are Modules with a ``loss`` of their own,
+which is all ``train.fit`` needs."""
 from .base import Autoencoder  # noqa: F401
 from .linear import LinearAE, PCA, pca, principal_angles  # noqa: F401
 from .mlp import MLPAutoencoder  # noqa: F401

@@ -58,10 +58,7 @@ class LayerNorm(Module):
         if tuple(x.shape[x.ndim - n:]) != self.normalized_shape:
             raise ValueError(f"LayerNorm({self.normalized_shape}) got an input of shape "
                              f"{tuple(x.shape)}: its last axes must be {self.normalized_shape}")
-        if n == 1:  # over the last axis: one op (F.normalize), the same numbers
-            y = F.normalize(x, self.eps)
-        else:
-            y, _, _ = _normalise(x, tuple(range(x.ndim - n, x.ndim)), self.eps)
+        y = F.normalize(x, self.eps, dims=n)  # one op, its backward the classic formula
         if self.weight is not None:
             y = y * self.weight + self.bias
         return y

@@ -29,6 +29,7 @@ prints a header with the title and the claim from the course, and then offers
 A failed claim raises AssertionError, so a lesson whose claim does not hold exits non-zero.
 """
 import argparse
+import io
 import os
 import re
 import sys
@@ -118,16 +119,19 @@ class Lesson:
 
     def figure(self, fig, name):
         """Save a matplotlib figure as lesson.out/name (.png unless name has a suffix, at
-        tinyae.viz.DPI = 150 dpi); print and return the path."""
+        tinyae.viz.DPI = 150 dpi); print and return the path. In a notebook it is also shown
+        under the cell: the figures of tinyae.viz are drawn off-screen, never through pyplot,
+        so Jupyter would not show them by itself (and a pyplot figure is shown once, here)."""
         path = self.out / name
         if not path.suffix:
             path = path.with_suffix(".png")
         from .viz import DPI
         fig.savefig(path, dpi=DPI, bbox_inches="tight")
         print(f"figure saved: {path}")
-        if not _in_notebook():  # in a notebook the figure stays open so it is shown inline
-            import matplotlib.pyplot as plt
-            plt.close(fig)
+        if _in_notebook():
+            _show_inline(fig)
+        import matplotlib.pyplot as plt
+        plt.close(fig)  # a no-op for a figure pyplot does not know
         return path
 
     def done(self):
@@ -255,6 +259,14 @@ def _projector_style():
     import matplotlib
     from .viz import PROJECTOR
     matplotlib.rcParams.update(PROJECTOR)
+
+
+def _show_inline(fig):
+    """Show a figure in the notebook's output as a PNG, whatever matplotlib backend is set."""
+    from IPython.display import Image, display
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    display(Image(data=buffer.getvalue()))
 
 
 def _in_notebook():

@@ -137,11 +137,16 @@ lesson.check(plain["mse_noise"] < copy_limit * noise_var,
              f"the plain overcomplete AE is a near-identity, it copies noise: only "
              f"{plain['mse_noise'] / noise_var:.2%} of the noise variance is left in "
              f"r(noise) − noise (< {copy_limit:.0%}; MSE {plain['mse_noise']:.2e})")
+# "Copies noise far worse" must not be won by reconstructing nothing at all (a quick run's KL
+# model: patches 0.077, noise 0.102): the sparse model has to keep the digit patches, at
+# least 3× better reconstructed than the noise.
 for name, s in (("L1", l1), ("KL", kl)):
-    lesson.check(s["mse_noise"] > 5 * plain["mse_noise"],
-                 f"the {name}-sparse AE copies noise far worse: MSE {s['mse_noise']:.2e} vs the "
-                 f"plain AE's {plain['mse_noise']:.2e} ({s['mse_noise'] / plain['mse_noise']:.0f}×"
-                 f" > 5×)")
+    lesson.check(s["mse_noise"] > 5 * plain["mse_noise"] and s["mse_noise"] > 3 * s["mse"],
+                 f"the {name}-sparse AE copies noise far worse but keeps the digits: noise MSE "
+                 f"{s['mse_noise']:.2e} vs the plain AE's {plain['mse_noise']:.2e} "
+                 f"({s['mse_noise'] / plain['mse_noise']:.0f}× > 5×), while its digit patches "
+                 f"are reconstructed {s['mse_noise'] / s['mse']:.1f}× better than noise (> 3×)",
+                 needs="embedded")
 mean_factor, active_factor = (2, 1.5) if lesson.quick else (3, 2)
 for name, s in (("L1", l1), ("KL", kl)):
     lesson.check(s["mean_h"] < plain["mean_h"] / mean_factor and

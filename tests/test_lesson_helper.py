@@ -153,6 +153,26 @@ def test_check_prints_when_the_claim_holds(tmp_path, capsys):
     assert lesson.claims_held == 1
 
 
+def test_a_claim_above_the_runs_scale_is_never_a_tick(tmp_path, capsys, monkeypatch):
+    quick = make(tmp_path, "--quick")
+    assert quick.scale == "quick"
+    assert quick.check(False, "codes round to 3 bits", needs="embedded") is False  # not asserted
+    out = capsys.readouterr().out
+    assert "✓" not in out and "· not tested at this scale (a quick run; the claim needs a real " \
+        "run on the embedded MNIST subset): codes round to 3 bits" in out
+    assert quick.untested == 1 and quick.claims_held == 0
+    quick.done()
+    assert "0 claim(s) held, 1 not tested at this scale (a quick run)" in capsys.readouterr().out
+    real = make(tmp_path)
+    assert real.scale == "full"  # no MNIST: the lesson's own data is its full scale
+    real._sources.add("embedded MNIST subset")
+    assert real.scale == "embedded"
+    assert real.check(True, "held", needs="embedded")
+    assert not real.check(False, "needs 60k", needs="full")
+    with pytest.raises(AssertionError, match="CLAIM FAILED"):
+        real.check(False, "a claim at its scale is asserted", needs="embedded")
+
+
 def test_check_raises_with_the_claim(tmp_path):
     lesson = make(tmp_path)
     with pytest.raises(AssertionError, match="CLAIM FAILED: codes round to 3 bits"):

@@ -16,6 +16,10 @@ prints a header with the title and the claim from the course, and then offers
     lesson.quick, lesson.out, lesson.rng   the flags, the figure folder (a Path), a NumPy Generator
     lesson.table(rows, headers)            measured numbers beside reference numbers
     lesson.check(condition, claim)         prints "✓ claim: ..." or raises "CLAIM FAILED: ..."
+    lesson.check(c, claim, needs="full")   a claim that only a run of that scale can test:
+                                           below it prints "· not tested at this scale …"
+    lesson.scale                           'quick', 'embedded' (real run, embedded MNIST) or
+                                           'full' (real run, full MNIST or synthetic data)
     lesson.smoke(condition, what)          a quick run's sanity check that is NOT the claim:
                                            prints "· smoke check (not the claim): ..."
     lesson.figure(fig, name)               saves a matplotlib figure under lesson.out
@@ -43,6 +47,9 @@ from .arguments import positive, seed_flag, writable_folder  # noqa: F401 (posit
 from .report import format_table, make_stdout_safe
 
 _RULE = "═" * 78
+_SCALES = ("quick", "embedded", "full")
+_SCALE_NAMES = {"quick": "a quick run", "embedded": "a real run on the embedded MNIST subset",
+                "full": "a real run on full MNIST"}
 
 
 class Lesson:
@@ -75,7 +82,8 @@ class Lesson:
         self.device = "cpu" if self.backend == "numpy" else "gpu"
         self.out = _figure_folder(Path(self.args.out) if self.args.out else Path("out") / name,
                                   parser)
-        self.claims_held = self.smoke_checks = 0
+        self.claims_held = self.smoke_checks = self.untested = 0
+        self._sources = set()  # the data each lesson.mnist() call used
         _projector_style()
         self._start = time.perf_counter()
         make_stdout_safe()
@@ -100,13 +108,34 @@ class Lesson:
         print(text)
         return text
 
-    def check(self, condition, message):
+    @property
+    def scale(self):
+        """How much this run can show: 'quick' (a --quick run), 'embedded' (a real run on the
+        embedded MNIST subset) or 'full' (a real run on full MNIST, or on synthetic data)."""
+        if self.quick:
+            return "quick"
+        return "embedded" if "embedded MNIST subset" in self._sources else "full"
+
+    def check(self, condition, message, needs="quick"):
         """Assert one claim: print "✓ claim: message" when it holds, else raise
-        AssertionError("CLAIM FAILED: message"), which makes the script exit non-zero."""
+        AssertionError("CLAIM FAILED: message"), which makes the script exit non-zero.
+
+        ``needs`` is the smallest scale at which the claim's sentence is tested by this
+        condition: 'quick' (any run), 'embedded' (a real run) or 'full' (a real run on full
+        MNIST). A smaller run prints "· not tested at this scale (…): claim" instead — the one
+        way a lesson says so, never a ✓ — and asserts nothing; the claim is the message up to
+        its first ": ", where the measured numbers begin (numbers that a run too small for the
+        claim measured are in its tables, not beside the sentence). Returns whether it held."""
+        if _SCALES.index(self.scale) < _SCALES.index(needs):
+            self.untested += 1
+            print(f"· not tested at this scale ({_SCALE_NAMES[self.scale]}; the claim needs "
+                  f"{_SCALE_NAMES[needs]}): {message.split(': ', 1)[0]}")
+            return False
         if not bool(condition):
             raise AssertionError(f"CLAIM FAILED: {message}")
         self.claims_held += 1
         print(f"✓ claim: {message}")
+        return True
 
     def smoke(self, condition, message):
         """A quick run's sanity check that does not test the lesson's claim (too little data
@@ -140,8 +169,10 @@ class Lesson:
         print(_RULE)
         smoke = (f", {self.smoke_checks} smoke check(s) passed (not claims)"
                  if self.smoke_checks else "")
+        untested = (f", {self.untested} not tested at this scale ({_SCALE_NAMES[self.scale]})"
+                    if self.untested else "")
         print(f"Lesson {self.number:02d} done in {elapsed:.1f} s: "
-              f"{self.claims_held} claim(s) held{smoke}.")
+              f"{self.claims_held} claim(s) held{untested}{smoke}.")
         return elapsed
 
     def asarray(self, a, dtype=None):
@@ -169,6 +200,7 @@ class Lesson:
                                     fallback="embedded")
         source = ("full MNIST" if len(images) == full_size.get(split)
                   else "embedded MNIST subset")
+        self._sources.add(source)
         total = len(images)
         keep = total if n is None else min(n, total)
         if self.quick:

@@ -180,22 +180,29 @@ lesson.check(E_sgd - E_min < 0.01 * E_min,
 # ## The figure: excess loss E(w) − E(w_ls), log scale
 
 # %%
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4.2))
 floor = 1e-18  # E − E_min can reach 0 in float64; keep it on the log axis
 ax1.semilogy(np.arange(len(gd_curve)), np.maximum(np.array(gd_curve) - E_min, floor),
              label="gradient descent (full batch)")
 ax1.semilogy(sgd_x, np.maximum(np.array(sgd_curve) - E_min, floor), alpha=0.8,
              label=f"mini-batch SGD (B = {B})")
-ax1.set_xlabel("passes through the data (GD: iterations, SGD: epochs)")
+ax1.set_xlabel("passes through the data\n(GD: iterations, SGD: epochs)")
 ax1.set_ylabel("E(w) − E(w_ls)")
 ax1.set_title("loss curves")
 ax1.legend()
 ax2.semilogy(gd_gnorm, label="‖∇E‖")
 ax2.axhline(tau, color="k", ls="--", lw=1, label=f"τ = {tau:g}")
-ax2.semilogy(gd_eta, label="step size η")
 ax2.set_xlabel("gradient-descent iteration")
-ax2.set_title("stopping rule and step halving")
+ax2.set_title("the stopping rule ‖∇E‖ < τ")
 ax2.legend()
+# η has its own panel, and only the first iterations, where the halvings happen (a shared
+# log axis with ‖∇E‖ squashed them into the first pixels)
+first = max(12, int(np.argmax(np.array(gd_eta) == gd_eta[-1])) + 6)
+ax3.step(np.arange(first), gd_eta[:first], where="post", color="C2", marker="o")
+ax3.set_yscale("log", base=2)
+ax3.set_xlabel("gradient-descent iteration")
+ax3.set_ylabel("step size η")
+ax3.set_title(f"step halving: η = 2 → {gd_eta[-1]:g}\n({rejected} uphill steps rejected)")
 fig.tight_layout()
 lesson.figure(fig, "loss_curves")
 

@@ -210,8 +210,9 @@ floor = 1e-4
 ratio = test_mse[0] / min(test_mse)
 improving = all(b < a for a, b in zip(test_mse, test_mse[1:]) if a > floor)
 lesson.check(improving and ratio > 1000,
-             f"each wider hidden layer approximates f better until the error reaches the "
-             f"training floor (~{floor:g}): H = {widths[0]}: {test_mse[0]:.2e} → best "
+             f"each wider hidden layer approximates f better until the error falls below "
+             f"~{floor:g}, where the training budget limits it: H = {widths[0]}: "
+             f"{test_mse[0]:.2e} → best "
              f"{min(test_mse):.2e}, {ratio:,.0f}× smaller")
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5))
@@ -227,7 +228,8 @@ ax2.set_xticks(widths, [str(H) for H in widths])
 ax2.minorticks_off()
 ax2.set_xlabel("hidden units H", fontsize=14)
 ax2.set_ylabel("test MSE", fontsize=14)
-ax2.axhline(floor, color="grey", ls=":", lw=2, label=f"training floor (~{floor:g})")
+ax2.axhspan(min(test_mse) / 3, floor, color="grey", alpha=0.15,
+            label=f"below ~{floor:g}: the training budget,\nnot the width, limits the error")
 ax2.legend(fontsize=12)
 ax2.set_title("error falls as the width grows", fontsize=16)
 ax2.tick_params(labelsize=12)

@@ -180,9 +180,17 @@ lesson.check(l2[2] < plain[2] and early[2] < plain[2],
 
 fig, axes = plt.subplots(1, 2, figsize=(15, 5))
 ax = axes[0]
-for (name, (_, h, _)), color in zip(runs.items(), ("C3", "C0", "C2")):
+for name, color in zip(list(runs)[:2], ("C3", "C0")):
+    h = runs[name][1]
     ax.semilogy(h["epoch"], h["train_loss"], color=color, lw=2, ls="--")
     ax.semilogy(h["epoch"], h["val_loss"], color=color, lw=3, label=name)
+# Early stopping trains the very same run as "no remedy" until it stops, so its curve would
+# hide that one's: it is drawn as where it stopped and which epoch it kept.
+h_early = early[1]
+kept = int(np.argmin(h_early["val_loss"]))
+ax.axvline(h_early.epochs, color="C2", ls=":", lw=2.5)
+ax.semilogy([kept + 1], [h_early["val_loss"][kept]], "*", color="C2", ms=20, mec="black",
+            label=f"early stopping: keeps epoch {kept + 1}, stops at {h_early.epochs}")
 ax.set_xlabel("epoch", fontsize=14)
 ax.set_ylabel("MSE (solid: validation, dashed: training)", fontsize=13)
 ax.set_title("training vs validation curves", fontsize=16)

@@ -170,7 +170,7 @@ ax.bar(k + 1.5 * w, zbar_forgot_fanout[i] * B, w, color="lightgrey", edgecolor="
        hatch="//", label="forgot the fan-out (−t)")
 ax.axhline(0, color="black", lw=1)
 ax.set_xticks(k, [f"class {j}" + (" (target)" if j == labels[i] else "") for j in k])
-ax.set_ylabel("B · z̄_k", fontsize=14)
+ax.set_ylabel("B · z̄ₖ", fontsize=14)
 ax.set_title("softmax + cross-entropy: z̄ = y − t for one example", fontsize=16)
 ax.tick_params(labelsize=12)
 ax.legend(fontsize=12)

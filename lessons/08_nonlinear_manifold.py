@@ -163,8 +163,14 @@ lesson.figure(viz.manifold_3d(x_test, surface=plane, colors=height, color_label=
                               surface_label="PCA plane (2 components)",
                               title=f"PCA, 2 components: the best plane (test MSE {pca_test:.1e})"),
               "pca_plane")
-lesson.figure(viz.loss_curves({"linear AE": {"train": lin_history["train_loss"]},
-                               "deep AE": {"train": deep_history["train_loss"]}},
-                              logy=True, title="training MSE per coordinate"), "loss_curves")
+fig = viz.loss_curves({"linear AE": {"train": lin_history["train_loss"]},
+                       "deep AE": {"train": deep_history["train_loss"]}},
+                      logy=True, title="training MSE per coordinate")
+ax = fig.axes[0]
+ax.axhline(pca_train, color="k", ls="--", lw=1.5, label=f"PCA, 2 components ({pca_train:.2e})")
+ax.axhline(floor, color="0.5", ls=":", lw=2, label=f"noise floor σ²/3 ({floor:.1e})")
+ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+fig.set_size_inches(10, 4.8)
+lesson.figure(fig, "loss_curves")
 
 lesson.done()

@@ -254,11 +254,13 @@ def draw_steps(few_sda):
         ax.text(-0.55, y, f"AE {k}", ha="right", va="center", fontsize=13, fontweight="bold")
     ax.set_xlim(-1.1, 2.5)
     ax.set_ylim(-0.6, n - 0.4)
-    ax.set_title("1 · pretrain greedily, no labels\n(AE k is trained on the codes of AE k−1)",
+    ax.set_title("pretrain greedily, no labels\n(AE k is trained on the codes of AE k−1)",
                  fontsize=14)
+    # The deck's names, which the script prints too: pretraining, then fine-tuning steps 1, 2
     for ax, title, frozen, err in (
-            (axes[1], "2 · fine-tune the last layer alone\n(encoder frozen)", True, few_sda[0]),
-            (axes[2], "3 · fine-tune everything\n(all layers trained)", False, few_sda[1])):
+            (axes[1], "fine-tune step 1: the last layer alone\n(encoder frozen)", True,
+             few_sda[0]),
+            (axes[2], "fine-tune step 2: everything\n(all layers trained)", False, few_sda[1])):
         for i, (name, w) in enumerate(zip(names, widths)):
             label = "y" if i == len(names) - 1 else name
             color = "0.8" if i == 0 else ("0.8" if frozen and i < len(names) - 1 else

@@ -165,7 +165,7 @@ def test_a_claim_above_the_runs_scale_is_never_a_tick(tmp_path, capsys, monkeypa
     assert "0 claim(s) held, 1 not tested at this scale (a quick run)" in capsys.readouterr().out
     real = make(tmp_path)
     assert real.scale == "full"  # no MNIST: the lesson's own data is its full scale
-    real._sources.add("embedded MNIST subset")
+    real.sources.add("embedded MNIST subset")
     assert real.scale == "embedded"
     assert real.check(True, "held", needs="embedded")
     assert not real.check(False, "needs 60k", needs="full")

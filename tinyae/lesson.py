@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy
 
-from . import backend, threads
+from . import backend, run_record, threads
 from .arguments import positive, seed_flag, writable_folder  # noqa: F401 (positive: for lessons)
 from .report import format_table, make_stdout_safe
 
@@ -71,7 +71,7 @@ class Lesson:
         if not isinstance(number, int) or not 0 <= number <= 99:
             raise ValueError(f"Lesson number must be an int in 0..99, got {number!r}")
         self.number, self.title, self.claim, self.reference = number, title, claim, reference
-        name = _default_name(number, title)
+        name = self.name = _default_name(number, title)
         self.args, parser = _parse_flags(name, number, title, claim, argv, add_arguments)
         self.quick, self.seed = self.args.quick, self.args.seed
         self.rng = numpy.random.default_rng(self.seed)
@@ -85,10 +85,12 @@ class Lesson:
         self.out = _figure_folder(Path(self.args.out) if self.args.out else Path("out") / name,
                                   parser)
         self.claims_held = self.smoke_checks = self.untested = 0
-        self._sources = set()  # the data each lesson.mnist() call used
+        self.sources = set()  # the data each lesson.mnist() call used
         _projector_style()
-        self._start = time.perf_counter()
+        self._start, self._cpu_start = time.perf_counter(), time.process_time()
+        self._load_start = run_record.load_average()
         make_stdout_safe()
+        self._tee = run_record.install_tee()  # what is printed goes into the run's record
         self._header()
 
     def section(self, text):
@@ -116,7 +118,7 @@ class Lesson:
         embedded MNIST subset) or 'full' (a real run on full MNIST, or on synthetic data)."""
         if self.quick:
             return "quick"
-        return "embedded" if "embedded MNIST subset" in self._sources else "full"
+        return "embedded" if "embedded MNIST subset" in self.sources else "full"
 
     def check(self, condition, message, needs="quick"):
         """Assert one claim: print "✓ claim: message" when it holds, else raise
@@ -166,8 +168,14 @@ class Lesson:
         return path
 
     def done(self):
-        """Print the elapsed time and the number of claims that held; return the seconds."""
+        """Print the elapsed time and the number of claims that held, and write the run's
+        record (``out/…/run.json``; with ``--record`` also ``docs/runs/``, see
+        tinyae/run_record.py); return the seconds."""
         elapsed = time.perf_counter() - self._start
+        cpu = time.process_time() - self._cpu_start
+        print(f"measured in {elapsed:.1f} s wall, {cpu:.1f} s of CPU ({self.threads} BLAS "
+              f"thread(s), load average {self._load_start} → {run_record.load_average()}, "
+              f"{self.scale} scale)")
         print(_RULE)
         smoke = (f", {self.smoke_checks} smoke check(s) passed (not claims)"
                  if self.smoke_checks else "")
@@ -175,7 +183,20 @@ class Lesson:
                     if self.untested else "")
         print(f"Lesson {self.number:02d} done in {elapsed:.1f} s: "
               f"{self.claims_held} claim(s) held{untested}{smoke}.")
+        self._write_records(elapsed, cpu)
         return elapsed
+
+    def _write_records(self, elapsed, cpu):
+        output = self._tee.text() if self._tee is not None else ""
+        record = run_record.make(self, output, elapsed, cpu, self._load_start)
+        run_record.write(self.out / "run.json", record)
+        if self.quick:
+            return  # a quick run is never what a docs page quotes
+        if self.args.record:
+            path = run_record.write(run_record.docs_path(self.name, self.scale), record)
+            print(f"recorded for the docs: {path}")
+        else:
+            print(run_record.compare_with_docs(self.name, self.scale, output))
 
     def asarray(self, a, dtype=None):
         """A NumPy array (or list) on the lesson's backend: a CuPy array with --backend cupy."""
@@ -202,7 +223,7 @@ class Lesson:
                                     fallback="embedded")
         source = ("full MNIST" if len(images) == full_size.get(split)
                   else "embedded MNIST subset")
-        self._sources.add(source)
+        self.sources.add(source)
         total = len(images)
         keep = total if n is None else min(n, total)
         if self.quick:
@@ -256,6 +277,9 @@ def _parse_flags(name, number, title, claim, argv, add_arguments):
     parser.add_argument("--threads", type=positive(int), default=None,
                         help="BLAS threads (default: the cores not already busy, or "
                              "$TINYAE_THREADS; see tinyae/threads.py)")
+    parser.add_argument("--record", action="store_true",
+                        help="write this real run's record to docs/runs/ for the docs page "
+                             "(tinyae/run_record.py); refused in quick mode")
     parser.add_argument("--download", action="store_true",
                         help="download the full MNIST if it is not found (otherwise the "
                              "embedded subset is used)")
@@ -268,6 +292,9 @@ def _parse_flags(name, number, title, claim, argv, add_arguments):
         args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if os.environ.get("TINYAE_QUICK", "").lower() in ("1", "true", "yes"):
         args.quick = True  # a notebook's way to choose quick mode: %env TINYAE_QUICK=1
+    if args.quick and args.record:
+        parser.error("--record keeps a real run for the docs pages; a quick run is never "
+                     "recorded there (drop --quick or --record)")
     if args.backend is not None:
         try:
             backend.set_backend(args.backend)

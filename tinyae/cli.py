@@ -6,6 +6,7 @@
     tinyae exercises new DIR            backprop exercises for a class; `check DIR` grades them
     tinyae train shallow --data mnist --epochs 10 --out runs/shallow
     tinyae info                         versions, backend, GPU, where MNIST was found
+    tinyae docs sync                    the lesson pages' numbers, regenerated from docs/runs/
 
 A user error (bad argument, missing data or lessons folder) prints one clear line and exits
 with status 2, without a traceback; a failed lesson or op check exits with status 1.
@@ -270,6 +271,19 @@ def cmd_train(args):
     return 0
 
 
+# --- docs ------------------------------------------------------------------------------------
+def cmd_docs(args):
+    """Regenerate the lesson pages' record blocks from docs/runs/ (see tinyae/run_pages.py)."""
+    from . import run_pages
+    try:
+        changed = run_pages.sync()
+    except ValueError as err:  # a record missing or damaged
+        raise UsageError(str(err)) from None
+    print(f"{len(changed)} page(s) rewritten from their records"
+          + "".join(f"\n  {p}" for p in changed))
+    return 0
+
+
 # --- info ------------------------------------------------------------------------------------
 def cmd_info(args):
     from . import backend
@@ -357,6 +371,10 @@ def make_parser():
     p.set_defaults(run=cmd_train)
 
     sub.add_parser("info", help="versions, backend, GPU and data locations").set_defaults(run=cmd_info)
+    p = sub.add_parser("docs", help="the lesson pages' measured numbers, from the recorded runs")
+    p.add_argument("action", choices=("sync",), help="rewrite every page's record blocks from "
+                   "docs/runs/ (after `python lessons/NN_….py --record`)")
+    p.set_defaults(run=cmd_docs)
     p = sub.add_parser("data", help="get the full data sets (MNIST by default)")
     p.add_argument("action", choices=("download",), help="download into the user cache")
     p.add_argument("--fashion", action="store_true", help="Fashion-MNIST instead of MNIST")

@@ -90,7 +90,7 @@ class Lesson:
         self._start, self._cpu_start = time.perf_counter(), time.process_time()
         self._load_start = run_record.load_average()
         make_stdout_safe()
-        self._tee = run_record.install_tee()  # what is printed goes into the run's record
+        self._tee, self._tee_start = run_record.install_tee()  # printed → the run's record
         self._header()
 
     def section(self, text):
@@ -187,7 +187,7 @@ class Lesson:
         return elapsed
 
     def _write_records(self, elapsed, cpu):
-        output = self._tee.text() if self._tee is not None else ""
+        output = self._tee.text()[self._tee_start:] if self._tee is not None else ""
         record = run_record.make(self, output, elapsed, cpu, self._load_start)
         run_record.write(self.out / "run.json", record)
         if self.quick:

@@ -120,8 +120,11 @@ def compare_with_docs(name, scale, output):
 
 
 def install_tee():
-    """Start keeping what is printed (not in a notebook, whose cells capture it themselves)."""
-    if "ipykernel" in sys.modules or isinstance(sys.stdout, Tee):
-        return None
-    sys.stdout = Tee(sys.stdout)
-    return sys.stdout
+    """Start keeping what is printed (not in a notebook, whose cells capture it themselves):
+    ``(tee, start)``, the run's output being ``tee.text()[start:]`` (a second lesson in the
+    same process shares the first one's tee), or ``(None, 0)``."""
+    if "ipykernel" in sys.modules:
+        return None, 0
+    if not isinstance(sys.stdout, Tee):
+        sys.stdout = Tee(sys.stdout)
+    return sys.stdout, len(sys.stdout.text())

@@ -1,0 +1,105 @@
+"""The lesson pages' measured numbers, generated from the recorded runs (docs/runs/*.json).
+
+A page's *Measured* section holds one block per recorded run it quotes, between markers:
+
+    <!-- record: 12_denoising.full -->
+    …generated: what that run printed (data, tables, claims, time), never typed by hand…
+    <!-- /record -->
+
+``tinyae docs sync`` rewrites every block from its record (after ``python lessons/NN_….py
+--record``). The test suite checks that each block is what its record renders to, that every
+number elsewhere in a *Measured* section and in the README's lesson table is one the recorded
+run printed (to the digits shown), and that no page quotes a run it has no record of.
+"""
+import re
+
+from . import run_record
+
+DOCS = run_record.RUNS_DIR.parent
+README = DOCS.parent / "README.md"
+BLOCK = re.compile(r"<!-- record: (?P<key>[\w.]+) -->\n(?P<body>.*?)<!-- /record -->", re.S)
+SCALE_WORDS = {"full": "real run", "embedded": "real run on the embedded MNIST subset"}
+_KEPT = ("|", "✓", "·", "data:", "open question", "measured in", "Lesson ")
+
+
+def render(record):
+    """The Markdown of a record's block: one sentence on the run, then the lines it printed
+    that a reader compares with the claim (data, table titles and tables, claims, time)."""
+    lines = record["output"].splitlines()
+    kept = [line for i, line in enumerate(lines)
+            if line.startswith(_KEPT) or (line.strip() and i + 1 < len(lines)
+                                          and lines[i + 1].startswith("| ")
+                                          and not line.startswith("|"))]
+    data = ", ".join(record["data"]) or "the lesson's own data"
+    head = (f"The {SCALE_WORDS[record['scale']]} of {record['date'][:10]} ({data}; seed "
+            f"{record['seed']}, {record['backend']}, {record['threads']} BLAS thread(s)), as it "
+            f"printed it (recorded in `docs/runs/{record['name']}.{record['scale']}.json`):")
+    return head + "\n\n" + "\n".join("    " + line for line in kept) + "\n\n"
+
+
+def record_for(key):
+    name, scale = key.rsplit(".", 1)
+    return run_record.load(run_record.docs_path(name, scale))
+
+
+def pages():
+    return sorted(DOCS.glob("[0-9][0-9]_*.md"))
+
+
+def sync():
+    """Rewrite every record block of every page from its record; returns the pages changed."""
+    changed = []
+    for page in pages():
+        text = page.read_text(encoding="utf-8")
+        new = BLOCK.sub(lambda m: f"<!-- record: {m['key']} -->\n{render(record_for(m['key']))}"
+                                  "<!-- /record -->", text)
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+            changed.append(page)
+    return changed
+
+
+# --- numbers -----------------------------------------------------------------------------------
+NUMBER = re.compile(r"(?<![\w.])[-−]?\d[\d,]*(?:\.\d+)?(?:e[-+−]?\d+)?")
+
+
+def numbers(text):
+    """The numbers written in ``text``, as the strings shown (1,000 and 5.7e-05 included)."""
+    return [m.group(0) for m in NUMBER.finditer(text)]
+
+
+def _value(token):
+    return float(token.replace(",", "").replace("−", "-"))
+
+
+def shown_as(token, values):
+    """True when one of ``values`` (numbers a run printed) reads as ``token`` at the digits the
+    token shows: 13.866 is shown as 13.87, 0.4912 as 0.49, 5.74e-04 as 5.7e-04."""
+    target = _value(token)
+    mantissa = token.split("e")[0]
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    for v in values:
+        if "e" in token:
+            if float(f"{v:.{decimals}e}") == target:
+                return True
+        elif round(v, decimals) == target or (decimals == 0 and round(v) == target):
+            return True
+    return False
+
+
+def measured_section(text):
+    """The text of a page's *Measured* section (up to the next ``## `` heading)."""
+    match = re.search(r"^## Measured.*?(?=^## |\Z)", text, re.S | re.M)
+    return match.group(0) if match else ""
+
+
+def unrecorded_numbers(text, records):
+    """Numbers in ``text`` that none of ``records`` printed (with the run's own metadata).
+    Inline code (a command, a file name) is not a measured number."""
+    text = re.sub(r"`[^`]*`", "", text)
+    values = []
+    for record in records:
+        meta = " ".join(str(record[k]) for k in ("date", "seed", "threads", "wall_seconds",
+                                                   "cpu_seconds", "load", "lesson"))
+        values += [_value(t) for t in numbers(record["output"] + " " + meta)]
+    return [t for t in numbers(text) if not shown_as(t, values)]

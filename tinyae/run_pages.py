@@ -101,5 +101,6 @@ def unrecorded_numbers(text, records):
     for record in records:
         meta = " ".join(str(record[k]) for k in ("date", "seed", "threads", "wall_seconds",
                                                    "cpu_seconds", "load", "lesson"))
+        meta += f" {record['wall_seconds'] / 60} {record['cpu_seconds'] / 60}"  # in minutes
         values += [_value(t) for t in numbers(record["output"] + " " + meta)]
     return [t for t in numbers(text) if not shown_as(t, values)]

@@ -35,11 +35,11 @@ class Tensor:
         # copy=False (``from_numpy``, and ops wrapping the arrays they just computed) shares.
         if isinstance(data, Tensor):
             data = data.data
-        self._version = 0     # counts in-place changes; backward checks ops' inputs are unchanged
         if copy and backend.is_array(data):
             data = backend.get_array_module(data).array(data, dtype=dtype, copy=True)
+        self._version = 0  # counts in-place changes; backward checks ops' inputs are unchanged
         try:
-            self.data = backend.as_array(data, dtype=dtype)
+            self._data = backend.as_array(data, dtype=dtype)  # (not the setter: no change yet)
         except ValueError as err:
             if not isinstance(data, (list, tuple)):
                 raise
@@ -55,7 +55,6 @@ class Tensor:
         self.grad = None
         self.name = name
         self._creator = None  # the Function that produced this tensor, None for a leaf
-        self._version = 0
 
     @classmethod
     def _from_op(cls, data, requires_grad):

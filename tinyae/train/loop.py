@@ -105,8 +105,8 @@ def _hook(fn, target, what):
 def _is_plain_loss(fn, what):
     """True for loss(pred, target), False for loss_fn(model, batch), judged by the parameters."""
     inner = getattr(fn, "func", fn)  # a functools.partial of a loss
-    if isinstance(inner, Module) or getattr(inner, "__module__", "").startswith(("tinyae.losses",
-                                                                                  "tinyae.nn")):
+    module = getattr(inner, "__module__", None) or ""
+    if isinstance(inner, Module) or module.startswith(("tinyae.losses", "tinyae.nn")):
         return True
     try:
         parameters = list(inspect.signature(fn).parameters.values())

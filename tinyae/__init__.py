@@ -9,6 +9,7 @@ Submodules: functional (the ops, as F), nn, optim, losses, metrics, data, models
 lesson. The top level also has PyTorch's everyday names: manual_seed, randn, zeros, …, exp,
 sigmoid, sum, cat, stack, where, … (docs/coming_from_pytorch.md).
 """
+import builtins as _builtins
 import types as _types
 
 import numpy as _numpy
@@ -26,11 +27,27 @@ from .creation import (manual_seed, zeros, ones, full, empty, eye, arange,  # no
                        full_like, rand_like, randn_like)
 from .gradcheck import gradcheck, gradgradcheck, check_module  # noqa: F401
 from .trace import trace  # noqa: F401
+from .io import save, load  # noqa: F401  (PyTorch's torch.save / torch.load, without pickle)
 from . import nn, optim, losses, metrics, data  # noqa: F401
 
 # dtypes by PyTorch's names (they are NumPy's): ta.tensor(x, dtype=ta.float64)
 float32, float64, float16 = _numpy.float32, _numpy.float64, _numpy.float16
 int64, int32, uint8 = _numpy.int64, _numpy.int32, _numpy.uint8
+float, double, half, long, int, bool = (_numpy.float32, _numpy.float64, _numpy.float16,  # noqa: A001
+                                        _numpy.int64, _numpy.int32, _numpy.bool_)
+
+inference_mode = no_grad  # PyTorch's stricter no_grad; here the same: nothing is recorded
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether every element of a and b is close (PyTorch's and NumPy's test), as a bool."""
+    a, b = (x.data if isinstance(x, Tensor) else x for x in (a, b))
+    a, b = backend.to_numpy(backend.as_array(a)), backend.to_numpy(backend.as_array(b))
+    return _builtins.bool(_numpy.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 # device = "cuda" if ta.cuda.is_available() else "cpu"   ('cuda' is tinyae's 'gpu': CuPy)
 cuda = _types.SimpleNamespace(is_available=backend.cupy_available)

@@ -430,7 +430,7 @@ class _Sink:
 
     def take(self, x, xbar, made=False):
         if self.found is None:
-            if x._creator is None:
+            if x._creator is None or x._retains_grad:
                 _add_to_grad(x, xbar, made)
         elif id(x) in self.found:
             total = self.found[id(x)]

@@ -7,6 +7,9 @@ import zipfile
 import numpy
 
 from . import backend
+from .tensor import Tensor
+
+SAVE_FORMAT = "tinyae-save-1"
 
 
 def save_npz_atomic(path, arrays):
@@ -113,6 +116,9 @@ def load_tree(path):
 
 def _pack(obj, arrays, key):
     """Arrays go to ``arrays`` under their path; everything else stays as JSON."""
+    if isinstance(obj, Tensor):  # loads back as a Tensor (its data only: no graph, no grad)
+        arrays[key] = backend.to_numpy(obj.data)
+        return {"__tensor__": key}
     if backend.is_array(obj):
         arrays[key] = backend.to_numpy(obj)
         return {"__array__": key}
@@ -149,9 +155,55 @@ def _unpack(obj, archive):
     if isinstance(obj, dict):
         if set(obj) == {"__array__"}:
             return archive[obj["__array__"]]
+        if set(obj) == {"__tensor__"}:
+            return Tensor(archive[obj["__tensor__"]], copy=False)
         int_keys = set(obj.get(_INT_KEYS, ()))
         return {int(k) if k in int_keys else k: _unpack(v, archive)
                 for k, v in obj.items() if k != _INT_KEYS}
     if isinstance(obj, list):
         return [_unpack(v, archive) for v in obj]
     return obj
+
+
+# --- PyTorch's torch.save / torch.load, on the same safe format ----------------------------------
+def save(obj, path):
+    """Save a state_dict (or any nested dict/list of Tensors, arrays, numbers and strings), as
+    ``torch.save(model.state_dict(), path)`` does: one .npz archive, written atomically, that
+    ``load`` reads back without pickle (Tensors come back as Tensors, arrays as arrays).
+    Objects (a model, an optimizer) are refused: save their ``state_dict()``."""
+    if not isinstance(obj, (dict, list, tuple)):
+        raise TypeError(f"tinyae.save stores a state_dict (a dict of tensors), not a "
+                        f"{type(obj).__name__}: write tinyae.save(model.state_dict(), path) and "
+                        "model.load_state_dict(tinyae.load(path)); tinyae never pickles objects, "
+                        "which could run code when loaded")
+    return save_tree(path, {"format": SAVE_FORMAT, "saved": obj})
+
+
+def load(path):
+    """What ``save`` stored; a model file of ``Module.save`` (named arrays) loads as its
+    state_dict of Tensors. Pickles are refused (loading one can run code), and a truncated or
+    damaged file is a ValueError saying so; nothing is half-loaded."""
+    path = os.fspath(path)
+    try:
+        with numpy.load(path, allow_pickle=False) as archive:
+            files = getattr(archive, "files", None)
+            if files is None:
+                raise ValueError("it holds a single array, not a saved state")
+            if "tree.json" not in files:  # Module.save: a flat state_dict
+                return {k: Tensor(archive[k], copy=False) for k in files}
+            tree = _unpack(json.loads(str(archive["tree.json"][()])), archive)
+    except FileNotFoundError:
+        raise
+    except ValueError as err:
+        if "pickle" in str(err):
+            raise ValueError(f"cannot load {path!r}: it is a pickle (torch.save's format?), and "
+                             "tinyae never unpickles, since loading a pickle can run code; save "
+                             "the state_dict again with tinyae.save") from None
+        raise ValueError(f"cannot load {path!r}: {err}") from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError, json.JSONDecodeError) as err:
+        raise ValueError(f"cannot load {path!r}: the file is damaged or truncated "
+                         f"({type(err).__name__}: {err})") from None
+    if not isinstance(tree, dict) or tree.get("format") != SAVE_FORMAT:
+        raise ValueError(f"cannot load {path!r} with tinyae.load: it is a training checkpoint; "
+                         "read it with tinyae.train.load_checkpoint(path)")
+    return tree["saved"]

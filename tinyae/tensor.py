@@ -30,6 +30,7 @@ class Tensor:
     ``requires_grad``  whether ops on it are recorded so that x̄ can be computed
     """
     __array_priority__ = 100  # so that ndarray + Tensor calls Tensor.__radd__
+    _retains_grad = False     # see retain_grad()
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None, copy=True):
         # copy=False (``from_numpy``, and ops wrapping the arrays they just computed) shares.
@@ -214,6 +215,14 @@ class Tensor:
 
     def zero_grad(self):
         self.grad = None
+
+    def retain_grad(self):
+        """Keep this tensor's error signal in ``.grad`` after backward even though it is not a
+        leaf (an intermediate h of the graph), as PyTorch's retain_grad does."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad: it has no "
+                               "error signal to keep")
+        self._retains_grad = True
 
     def requires_grad_(self, requires_grad=True):
         """Start (or stop) recording ops on this leaf, in place; returns it."""

@@ -90,13 +90,21 @@ class DataLoader:
                 tinyae's default generator (so ``tinyae.manual_seed`` fixes it too).
     drop_last   drop the last, smaller batch (keeps every batch the same size).
     tensors     yield Tensors instead of arrays.
+    num_workers, pin_memory, persistent_workers   PyTorch's options, accepted and ignored:
+                tinyae loads every batch in the main process from arrays in memory.
 
     ``len(loader)`` is the number of batches per epoch; ``loader.dataset`` the Dataset
     (``len(loader.dataset)`` the number of samples, also ``loader.dataset_size``).
     """
 
     def __init__(self, x, y=None, batch_size=128, shuffle=False, seed=None, drop_last=False,
-                 tensors=False):
+                 tensors=False, num_workers=0, pin_memory=False, persistent_workers=False):
+        # PyTorch's loading options, accepted so that its code runs: tinyae loads every batch
+        # in the main process (the arrays are in memory already), and a GPU copy is made by
+        # the model's backend, so they change nothing here.
+        if not is_int(num_workers) or num_workers < 0:
+            raise ValueError(f"num_workers must be an int ≥ 0, got {num_workers!r} (tinyae loads "
+                             "in the main process whatever it is)")
         if _is_dataset(x):
             if y is not None:
                 raise ValueError("DataLoader(dataset, ...) takes the labels from the dataset: "

@@ -68,6 +68,61 @@ class _Methods:
     def log_softmax(self, axis=-1, dim=None): return A.log_softmax(self, axis if dim is None else dim)
     def astype(self, dtype): return E.astype(self, dtype)
 
+    # PyTorch's spellings of the same ops (a student's first week)
+    def view_as(self, other): return S.reshape(self, other.shape)
+    def expand_as(self, other): return S.broadcast_to(self, other.shape)
+
+    def std(self, dim=None, keepdim=False, unbiased=True, *, axis=None, keepdims=None):
+        """Standard deviation, with PyTorch's default: Bessel's correction (divide by N − 1)."""
+        axis = dim if axis is None else axis
+        keepdims = keepdim if keepdims is None else keepdims
+        return E.sqrt(R.var(self, axis=axis, keepdims=keepdims, ddof=1 if unbiased else 0))
+
+    def repeat(self, *sizes):
+        """PyTorch's repeat (NumPy's tile): (a, b).repeat(2, 3) is (2a, 3b). Broadcast and
+        reshape, so the backward sums the copies (x̄ = Σ over the tiles)."""
+        sizes = tuple(sizes[0]) if len(sizes) == 1 and not isinstance(sizes[0], int) else sizes
+        if len(sizes) < self.ndim:
+            raise ValueError(f"repeat: give one count per axis ({self.ndim}), got {sizes}")
+        shape = (1,) * (len(sizes) - self.ndim) + tuple(self.shape)
+        spread = tuple(d for pair in zip((1,) * len(shape), shape) for d in pair)
+        tiled = tuple(d for pair in zip(sizes, shape) for d in pair)
+        y = S.broadcast_to(S.reshape(self, spread), tiled)
+        return S.reshape(y, tuple(r * n for r, n in zip(sizes, shape)))
+
+    def chunk(self, chunks, dim=0):
+        """``chunks`` pieces along ``dim`` (the last may be smaller), as PyTorch's chunk."""
+        n = self.shape[dim]
+        size = -(-n // chunks)
+        return self.split(size, dim)
+
+    def split(self, size, dim=0):
+        """Pieces of ``size`` along ``dim`` (the last may be smaller), as PyTorch's split."""
+        dim = axis_index(dim, self.ndim, "split")
+        index = [slice(None)] * self.ndim
+        pieces = []
+        for start in range(0, self.shape[dim], size):
+            index[dim] = slice(start, start + size)
+            pieces.append(S.getitem(self, tuple(index)))
+        return tuple(pieces)
+
+    def long(self): return E.astype(self, "int64")
+    def int(self): return E.astype(self, "int32")  # noqa: A003
+    def bool(self): return E.astype(self, "bool")  # noqa: A003
+
+    def type(self, dtype=None):  # noqa: A003
+        """PyTorch's t.type(): the type's name, or with a dtype the tensor cast to it."""
+        if dtype is None:
+            return f"tinyae.Tensor[{self.dtype}]"
+        return E.astype(self, dtype)
+
+    def __index__(self):
+        """A one-element integer tensor as an index: items[t], range(t)."""
+        if self.size != 1 or self.dtype.kind not in "iu":
+            raise TypeError(f"only a one-element integer tensor can be used as an index, got "
+                            f"shape {self.shape} and dtype {self.dtype}")
+        return int(self.data.reshape(()).item())
+
 
 def _transpose_axes(ndim, axes):
     """NumPy's x.transpose(2, 0, 1) permutes the axes; PyTorch's x.transpose(0, 2) swaps two.

@@ -16,7 +16,7 @@ from .conv import Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, Upsample
 from .transformer import (MultiheadAttention, TransformerBlock, scaled_dot_product_attention,
                           sincos_pos_embed_2d, patchify, unpatchify, random_masking)
 from .loss import MSELoss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
-from . import init, functional
+from . import init, functional, utils
 
 __all__ = ["Parameter", "Module", "ModuleList", "Sequential",
            "Identity", "Linear", "TiedLinear", "Embedding", "Dropout", "Flatten", "Unflatten",
@@ -25,4 +25,5 @@ __all__ = ["Parameter", "Module", "ModuleList", "Sequential",
            "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "Upsample",
            "MultiheadAttention", "TransformerBlock", "scaled_dot_product_attention",
            "sincos_pos_embed_2d", "patchify", "unpatchify", "random_masking",
-           "MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "init", "functional"]
+           "MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "init", "functional",
+           "utils"]

@@ -1,5 +1,5 @@
 """Freezing (Parameter/Module.requires_grad_, optimizers skip frozen weights) and the
-pretraining helpers of tinyae.models.stacked."""
+pretraining helpers of tinyae.models.pretraining."""
 import numpy as np
 import pytest
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import tinyae
 from tinyae import threads
 from tinyae.arguments import positive, seed_flag, writable_folder
+from tinyae.models.zoo import MODELS as ZOO_MODELS
 
 
 class UsageError(Exception):
@@ -179,7 +180,8 @@ def cmd_exercises(args):
 
 
 # --- train -----------------------------------------------------------------------------------
-MODELS = ("shallow", "deep", "conv")
+# The zoo's autoencoders that `tinyae train` fits with BCE (the VAE's objective is its own)
+MODELS = tuple(name for name in ZOO_MODELS if name != "vae")
 
 
 def build_model(name, latent=32, seed=0):
@@ -189,6 +191,7 @@ def build_model(name, latent=32, seed=0):
     shallow  784-k-784: ReLU code, sigmoid output (the Keras blog's simple autoencoder)
     deep     784-128-64-k-64-128-784, ReLU, sigmoid output
     conv     1×28×28 → Conv(16, s2) → Conv(32, s2) → k, mirrored with ConvTranspose2d
+    hinton   784-1000-500-250-k-250-500-1000-784, ReLU, sigmoid output (Hinton & Salakhutdinov)
     """
     from .models import build
     if name not in MODELS:

@@ -44,7 +44,7 @@ import numpy
 
 from . import backend, run_record, threads
 from .arguments import positive, seed_flag, writable_folder  # noqa: F401 (positive: for lessons)
-from .report import format_table, make_stdout_safe
+from .console import format_table, make_stdout_safe
 
 _RULE = "═" * 78
 _SCALES = ("quick", "embedded", "full")

@@ -12,7 +12,7 @@ from .unet import UNet  # noqa: F401
 from .vae import VAE  # noqa: F401
 from .regularizers import L1Sparsity, KLSparsity, Contractive, jacobian_norm_sq  # noqa: F401
 from ..data.corruptions import MaskingNoise, GaussianNoise, SaltAndPepper  # noqa: F401
-from .stacked import (greedy_pretrain, end_to_end_pretrain, random_encoder,  # noqa: F401
+from .pretraining import (greedy_pretrain, end_to_end_pretrain, random_encoder,  # noqa: F401
                       shallow_autoencoder, Classifier, fine_tune, error_rate, encode_all,
                       linear_probe)
 from .zoo import MODELS, build  # noqa: F401

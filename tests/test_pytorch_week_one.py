@@ -136,3 +136,14 @@ def test_load_refuses_pickles_damage_and_wrong_states_clearly(tmp_path):
     with pytest.raises(ValueError, match="shape mismatch for 'weight'"):
         model.load_state_dict(ta.load(tmp_path / "e.npz"))
     np.testing.assert_array_equal(model.weight.data, before)  # nothing half-loaded
+
+
+def test_an_earlier_releases_fit_call_order_says_the_signature_and_the_fix():
+    from tinyae import losses, optim
+    from tinyae.train import fit
+    model = nn.Linear(2, 2)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    loader = DataLoader(np.zeros((4, 2), "float32"))
+    with pytest.raises(TypeError, match=r"fit\(model, optimizer, train_loader, epochs.*'bce', a "
+                                        r"function, where the optimizer goes"):
+        fit(model, losses.bce, opt, loader, epochs=3)

@@ -33,6 +33,7 @@ refused with both forms shown. ``as_loss_fn(loss, target)`` does the wrapping by
 Each step is the one from the notes: forward to L, backward to θ̄ = ∂L/∂θ, ``optimizer.step()``.
 The epoch's ``train_loss`` is the sample-weighted mean of the batch losses.
 """
+import functools
 import inspect
 import math
 import os
@@ -193,6 +194,28 @@ def _check_args(model, optimizer, epochs, checkpoint_every, clip_grad, early_sto
         raise ValueError("resume=True needs checkpoint_dir: the folder fit() saved checkpoints to")
 
 
+def _explain_bad_calls(function):
+    """A call Python cannot bind (an earlier release's argument order, a missing argument) gets
+    fit's signature and the likely fix, instead of "got multiple values for argument 'epochs'"."""
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def checked(*args, **kwargs):
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError as err:
+            hint = ""
+            if len(args) > 1 and callable(args[1]) and not hasattr(args[1], "step"):
+                hint = (f" The second argument is {getattr(args[1], '__name__', args[1])!r}, a "
+                        "function, where the optimizer goes: the loss comes last now, as "
+                        "fit(model, optimizer, loader, epochs, loss_fn=losses.bce).")
+            raise TypeError(f"fit(): {err}. The call is fit(model, optimizer, train_loader, "
+                            f"epochs, loss_fn=None, val_loader=None, ...).{hint}") from None
+        return function(*args, **kwargs)
+    return checked
+
+
+@_explain_bad_calls
 def fit(model, optimizer, train_loader, epochs, loss_fn=None, val_loader=None, metrics=None,
         scheduler=None, clip_grad=None, early_stopping=None, checkpoint_dir=None,
         checkpoint_every=1, resume=False, seed=None, progress=True, verbose=True,

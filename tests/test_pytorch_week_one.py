@@ -147,3 +147,14 @@ def test_an_earlier_releases_fit_call_order_says_the_signature_and_the_fix():
     with pytest.raises(TypeError, match=r"fit\(model, optimizer, train_loader, epochs.*'bce', a "
                                         r"function, where the optimizer goes"):
         fit(model, losses.bce, opt, loader, epochs=3)
+
+
+def test_device_objects_and_the_accelerator_query():
+    dev = ta.device("cuda" if ta.accelerator.is_available() else "cpu")
+    assert dev.type in ("cpu", "cuda") and repr(dev).startswith("device(type=")
+    model = nn.Linear(2, 2)
+    if dev.type == "cpu":
+        assert model.to(dev) is model and ta.zeros(2).to(dev).device == "cpu"
+        assert ta.accelerator.current_accelerator() is None
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        ta.device("tpu")

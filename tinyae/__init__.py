@@ -52,4 +52,26 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 # device = "cuda" if ta.cuda.is_available() else "cpu"   ('cuda' is tinyae's 'gpu': CuPy)
 cuda = _types.SimpleNamespace(is_available=backend.cupy_available)
 
+
+class device(str):  # noqa: N801  (PyTorch's name)
+    """PyTorch's ``torch.device("cuda" if … else "cpu")``: a device name that ``model.to`` and
+    ``Tensor.to`` take ('cuda' and 'gpu' mean CuPy's GPU here); ``.type`` is 'cpu' or 'cuda'."""
+    def __new__(cls, name="cpu"):
+        name = str(name)
+        if backend.device_name(name) is None:
+            raise ValueError(f"unknown device {name!r}: choose 'cpu' or 'cuda' (also 'gpu')")
+        return super().__new__(cls, name)
+
+    @property
+    def type(self):  # noqa: A003
+        return "cpu" if backend.device_name(self) == "cpu" else "cuda"
+
+    def __repr__(self):
+        return f"device(type='{self.type}')"
+
+
+accelerator = _types.SimpleNamespace(
+    is_available=backend.cupy_available,
+    current_accelerator=lambda: device("cuda") if backend.cupy_available() else None)
+
 __version__ = "0.1.0"

@@ -276,3 +276,8 @@ def test_lesson_runs_via_runpy(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "Lesson 03 · Backprop by hand" in out and "claim(s) held" in out
     assert (tmp_path / "finite_difference_error.png").is_file()
+
+
+def test_a_claims_scale_must_be_one_of_the_three(tmp_path):
+    with pytest.raises(ValueError, match="needs is one of"):
+        make(tmp_path).check(True, "x", needs="real")

@@ -130,6 +130,8 @@ class Lesson:
         way a lesson says so, never a ✓ — and asserts nothing; the claim is the message up to
         its first ": ", where the measured numbers begin (numbers that a run too small for the
         claim measured are in its tables, not beside the sentence). Returns whether it held."""
+        if needs not in _SCALES:
+            raise ValueError(f"lesson.check(needs={needs!r}): needs is one of {_SCALES}")
         if _SCALES.index(self.scale) < _SCALES.index(needs):
             self.untested += 1
             print(f"· not tested at this scale ({_SCALE_NAMES[self.scale]}; the claim needs "
@@ -295,6 +297,10 @@ def _parse_flags(name, number, title, claim, argv, add_arguments):
     if args.quick and args.record:
         parser.error("--record keeps a real run for the docs pages; a quick run is never "
                      "recorded there (drop --quick or --record)")
+    if args.record and not run_record.RUNS_DIR.parent.is_dir():
+        parser.error(f"--record writes into the source repository's docs/ folder, and there is "
+                     f"none beside this tinyae ({run_record.RUNS_DIR.parent}); run the lesson "
+                     "from a clone of the repository")
     if args.backend is not None:
         try:
             backend.set_backend(args.backend)

@@ -54,7 +54,7 @@ def test_catches_a_wrong_backward_and_says_where(rng):
     with pytest.raises(GradcheckError) as info:
         gradcheck(lambda x: _SquareMissingTwo.apply(x), [rng.uniform(0.5, 1.0, (2, 3))])
     message = str(info.value)
-    assert "input 0 (shape (2, 3))" in message
+    assert "input 0 (x, shape (2, 3))" in message
     assert "at element (" in message and "analytic" in message and "numeric" in message
     assert "relative error" in message
     assert isinstance(info.value, AssertionError)
@@ -62,7 +62,7 @@ def test_catches_a_wrong_backward_and_says_where(rng):
 
 def test_names_the_failing_input(rng):
     x, w = rng.standard_normal(4), rng.uniform(2.0, 3.0, 4)
-    with pytest.raises(GradcheckError, match=r"input 1 \(shape \(4,\)\)"):
+    with pytest.raises(GradcheckError, match=r"input 1 \(b, shape \(4,\)\)"):
         gradcheck(lambda a, b: _ScaleWrongWeight.apply(a, b), [x, w])
 
 

@@ -91,3 +91,41 @@ def test_each_classic_bug_fails_at_an_element(fn, inputs, where):
     message = str(err.value)
     assert f"failed for {where}" in message and "at element" in message
     assert "analytic" in message and "numeric" in message
+
+
+# --- the diagnosis over all elements, and inputs by name --------------------------------------
+class LogisticUnit(Function):
+    """y = σ(1.5 w) with σ'(z) forgotten: w̄ = 1.5 ȳ."""
+    def forward(self, w):
+        return 1 / (1 + np.exp(-1.5 * w))
+
+    def backward(self, ybar):
+        return 1.5 * ybar
+
+
+def _report(fn, inputs, **kwargs):
+    with pytest.raises(GradcheckError) as err:
+        gradcheck(fn, inputs, **kwargs)
+    return str(err.value)
+
+
+def test_the_input_is_named_and_the_ratio_printed():
+    message = _report(LogisticUnit.apply, [np.array(0.3)])
+    assert "failed for input 0 (w, shape ())" in message and "∂y/∂w" in message
+    sigma = 1 / (1 + np.exp(-0.45))
+    assert f"analytic / numeric = {1 / (sigma * (1 - sigma)):.6g}" in message  # 1/σ'(z)
+
+
+def test_a_constant_factor_and_a_flipped_sign_are_said_in_words():
+    assert "3 of 3 elements are wrong: each is 0.333333 × the right value" in _report(
+        Cube.apply, [np.array([1.5, -2.0, 0.7])])   # x̄ = ȳ x² instead of 3ȳ x²
+    message = _report(WrongSign.apply, [np.array([0.3, 1.0])])
+    assert "2 of 2 elements are wrong: each is the right value with its sign flipped" in message
+
+
+def test_names_can_be_given_and_a_varying_ratio_says_what_it_may_be():
+    message = _report(NoTranspose.apply, [np.arange(1.0, 10.0).reshape(3, 3),
+                                          np.arange(2.0, 11.0).reshape(3, 3) ** 1.5],
+                      names=["A", "B"])
+    assert "input 0 (A, shape (3, 3))" in message and "varies from" in message
+    assert "a transpose" in message and "if the function is element-wise" in message

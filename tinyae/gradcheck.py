@@ -23,6 +23,7 @@ directions v instead of element by element: ⟨x̄, v⟩ ≈ (L(x + εv) − L(x
     check_module(module, x)     every parameter of a layer or model
     check_all_ops()             every registered op: the table of ``tinyae gradcheck``
 """
+import inspect
 from collections import namedtuple
 
 import numpy
@@ -40,22 +41,26 @@ class GradcheckError(AssertionError):
     """Analytic and numeric error signals disagree; the message says where and by how much."""
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-8, rtol=1e-6, directional=None, seed=0):
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-8, rtol=1e-6, directional=None, seed=0, names=None):
     """Check the error signals of ``fn(*inputs)`` against central differences; True or raise.
 
     ``fn`` takes Tensors and returns a Tensor of any shape; ``inputs`` are arrays or Tensors
     (copied to float64 Tensors with requires_grad=True). ``directional=None`` picks element-wise
     checking for small inputs and random directions for large ones; True/False forces one.
-    Raises ``GradcheckError`` naming the input, the worst element, both values and the error."""
-    return _raise_on_failure(_check_function(fn, inputs, eps, atol, rtol, directional, seed),
-                             _name(fn))
+    Raises ``GradcheckError`` naming the input (by ``names``, else by fn's parameter names), the
+    worst element, both values, and a diagnosis over all elements (how many are wrong, and a
+    constant factor, a flipped sign or a transpose where that is what it is)."""
+    return _raise_on_failure(_check_function(fn, inputs, eps, atol, rtol, directional, seed,
+                                             names), _name(fn))
 
 
-def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-8, rtol=1e-6, directional=None, seed=0):
+def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-8, rtol=1e-6, directional=None, seed=0,
+                  names=None):
     """Check the second order: gradcheck of x ↦ ⟨grad(⟨ȳ, fn(x)⟩, x, create_graph=True), u⟩
     for fixed random ȳ and u. This differentiates every op's backward formula, which is what
     Hessian-vector products and contractive penalties rely on."""
-    return _raise_on_failure(_check_second_order(fn, inputs, eps, atol, rtol, directional, seed),
+    return _raise_on_failure(_check_second_order(fn, inputs, eps, atol, rtol, directional, seed,
+                                                 names),
                              f"the backward of {_name(fn)} (second order)")
 
 
@@ -106,18 +111,41 @@ def _float64_tensor(x):
     return Tensor(xp.array(data, dtype="float64"), requires_grad=True)  # a copy we may nudge
 
 
-def _check_function(fn, inputs, eps, atol, rtol, directional, seed):
+def _check_function(fn, inputs, eps, atol, rtol, directional, seed, names=None):
     if isinstance(inputs, (Tensor,)) or backend.is_array(inputs):
         inputs = (inputs,)
     if len(inputs) == 0:
         raise TypeError("gradcheck needs at least one input to nudge: gradcheck(fn, [x, w])")
     xs = [_float64_tensor(x) for x in inputs]
-    targets = [(f"input {i} (shape {x.shape})", x) for i, x in enumerate(xs)]
+    names = _input_names(fn, len(xs)) if names is None else list(names)
+    if len(names) != len(xs):
+        raise ValueError(f"gradcheck: {len(names)} names for {len(xs)} inputs")
+    targets = [(f"input {i} ({name + ', ' if name else ''}shape {x.shape})", x)
+               for i, (name, x) in enumerate(zip(names, xs))]
     return _compare(lambda: fn(*xs), targets, eps, atol, rtol, directional, seed)
 
 
-def _check_second_order(fn, inputs, eps, atol, rtol, directional, seed):
-    return _check_function(_gradient_of(fn, seed), inputs, eps, atol, rtol, directional, seed + 1)
+def _check_second_order(fn, inputs, eps, atol, rtol, directional, seed, names=None):
+    n = 1 if isinstance(inputs, Tensor) or backend.is_array(inputs) else len(inputs)
+    names = _input_names(fn, n) if names is None else names
+    return _check_function(_gradient_of(fn, seed), inputs, eps, atol, rtol, directional, seed + 1,
+                           names)
+
+
+def _input_names(fn, count):
+    """What the student called the inputs: the parameters of a Function's forward (after self)
+    or of a plain function, when there is one per input; else no names."""
+    owner = getattr(fn, "__self__", None)
+    target = owner.forward if isinstance(owner, type) else fn
+    try:
+        parameters = list(inspect.signature(target).parameters.values())
+    except (TypeError, ValueError):
+        return [""] * count
+    positional = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY,
+                                                           p.POSITIONAL_OR_KEYWORD)]
+    if positional[:1] in (["self"], ["ctx"]):
+        positional = positional[1:]
+    return positional if len(positional) == count else [""] * count
 
 
 def _gradient_of(fn, seed):
@@ -226,7 +254,9 @@ def _compare_values(evaluate, targets, eps, atol, rtol, directional, seed):
             k = numpy.unravel_index(int((error - allowed).argmax()), error.shape)
             return _Outcome(False, worst, _report(label, use_directions, k, analytic[k],
                                                   numeric[k], allowed[k])
-                            + _ybar_note(scalar, ybar, y.shape, x.shape, k, use_directions)
+                            + _diagnosis(analytic, numeric, error > allowed, use_directions)
+                            + _ybar_note(scalar, ybar, y.shape, x.shape, k, use_directions,
+                                         _label_name(label))
                             + (f" Your Function(s) in this computation: {', '.join(yours)}."
                                if yours else ""))
     return _Outcome(True, worst, "")
@@ -271,14 +301,46 @@ def _directional(difference, x, analytic, rng):
     return projected, numeric, noise
 
 
-def _ybar_note(scalar, ybar, y_shape, x_shape, index, directional):
+def _diagnosis(analytic, numeric, wrong, directional):
+    """What the wrong elements have in common, in words: how many, and a constant factor, a
+    flipped sign or a transpose where the numbers say so (else how much the ratio varies)."""
+    if directional:
+        return ""
+    count = f". {int(wrong.sum())} of {wrong.size} elements are wrong"
+    if analytic.ndim == 2 and analytic.shape[0] == analytic.shape[1] > 1 and \
+            numpy.allclose(analytic.T, numeric, rtol=1e-5, atol=1e-8):
+        return count + ": your error signal is the right one transposed"
+    usable = wrong & (numpy.abs(numeric) > 1e-8)
+    if not usable.any():
+        return count
+    ratios = analytic[usable] / numeric[usable]
+    low, high = float(ratios.min()), float(ratios.max())
+    if ratios.size == 1:
+        return count + f": analytic / numeric = {low:.6g} (a factor too many or missing?)"
+    if high - low <= 1e-5 * max(abs(low), abs(high)):
+        if abs(low + 1) < 1e-5:
+            return count + ": each is the right value with its sign flipped"
+        return (count + f": each is {low:.6g} × the right value (analytic / numeric), a constant "
+                "factor too many or missing")
+    return (count + f"; analytic / numeric varies from {low:.4g} to {high:.4g} over them: a "
+            "factor that depends on the input is missing or extra (e.g. σ'(z) = y(1 − y)), a "
+            "transpose, or a missing path")
+
+
+def _label_name(label):
+    """The input's name in a target label such as 'input 1 (w, shape (3,))' ('x' if none)."""
+    inside = label.split("(", 1)[1] if "(" in label else ""
+    return inside.split(",", 1)[0] if inside and not inside.startswith("shape") else "x"
+
+
+def _ybar_note(scalar, ybar, y_shape, x_shape, index, directional, name="x"):
     """Which ȳ the numbers above were multiplied by."""
     if scalar:
-        return ". The output is a scalar, so ȳ = 1: these are ∂y/∂x themselves."
+        return f". The output is a scalar, so ȳ = 1: these are ∂y/∂{name} themselves."
     note = (f". The output has shape {tuple(y_shape)}, so both sides are of ⟨ȳ, y⟩ for a random "
-            "ȳ (a check of the whole vector-Jacobian product ȳ ∂y/∂x)")
+            f"ȳ (a check of the whole vector-Jacobian product ȳ ∂y/∂{name})")
     if not directional and tuple(y_shape) == tuple(x_shape):
-        note += (f"; for an element-wise function the ȳ that multiplies this element is "
+        note += (f"; if the function is element-wise, the ȳ that multiplies this element is "
                  f"{float(ybar[index]):.6g}")
     return note + "."
 

@@ -120,7 +120,8 @@ def test_a_numpy_backward_passes_first_order_and_says_why_not_second(tmp_path, s
 def test_cli_new_and_check_exit_codes(tmp_path, capsys):
     folder = tmp_path / "class"
     assert cli.main(["exercises", "new", str(folder), "--ops", "tanh,matmul"]) == 0
-    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "matmul.py", "tanh.py"]
+    assert sorted(p.name for p in folder.iterdir()) == [".tinyae-exercises.json", "README.md",
+                                                         "matmul.py", "tanh.py"]
     assert cli.main(["exercises", "new", str(folder), "--ops", "tanh"]) == 2
     assert "--force" in capsys.readouterr().err
     assert cli.main(["exercises", "new", str(folder), "--ops", "tanh", "--force"]) == 0

@@ -1,5 +1,9 @@
 """Grading a folder of exercise files: ``check_folder``, ``check_file``, ``format_table``."""
 import importlib.util
+import json
+import subprocess
+import sys
+import tempfile
 import textwrap
 import traceback
 import unicodedata
@@ -11,7 +15,7 @@ import numpy
 from ..autograd import enable_grad, grad
 from ..gradcheck import _check_function, _check_second_order, _Outcome
 from ..tensor import Tensor
-from .make import EXERCISES, SEED, _bar, _class_name, _input_names
+from .make import EXERCISES, HANDED_OUT, SEED, _bar, _class_name, _input_names
 
 
 # --- checking a folder --------------------------------------------------------------------------
@@ -22,13 +26,80 @@ Row.__doc__ = ("One line of the report: status 'ok' | 'FAIL' | 'not done' | 'err
 EPS, ATOL, RTOL = 1e-6, 1e-8, 1e-6  # gradcheck's defaults
 
 
-def check_folder(folder):
-    """Check every exercise file of ``folder`` (files with an ``EXERCISE = ...`` line); rows."""
-    paths = [p for p in Path(folder).glob("*.py")
-             if "\nEXERCISE = " in p.read_text(encoding="utf-8", errors="replace")]
-    order = list(EXERCISES)
-    paths.sort(key=lambda p: (order.index(p.stem) if p.stem in order else len(order), p.stem))
-    return [check_file(p) for p in paths]
+def check_folder(folder, timeout=60):
+    """Grade a hand-in: one row per exercise handed out (the list ``new`` wrote; without it, the
+    files with an ``EXERCISE = ...`` line). Each file is graded in a child process with a time
+    limit, so a hand-in that exits, hangs, crashes or prints without end fails that exercise,
+    saying why, and the others are still graded. A handed-out file that is missing or renamed
+    is a failure naming it."""
+    folder = Path(folder)
+    expected = _handed_out(folder)
+    found = {}
+    for path in sorted(folder.glob("*.py")):
+        if not path.is_file():
+            continue  # a folder named like a file, a dangling link: not a hand-in file
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as err:
+            found[path.stem] = _problem("error", f"{path.name} cannot be read ({err.strerror or err})"
+                                        )._replace(exercise=path.stem)
+            continue
+        if "\nEXERCISE = " in text or (expected and path.stem in expected):
+            found[path.stem] = path
+    names = list(expected or [])
+    names += sorted((n for n in found if n not in names),
+                    key=lambda n: (list(EXERCISES).index(n) if n in EXERCISES else len(EXERCISES), n))
+    rows = []
+    for name in names:
+        item = found.get(name)
+        if expected is not None and name not in expected:
+            rows.append(_problem("extra", f"{name}.py is not one of the exercises handed out "
+                                 f"({', '.join(expected)}): not graded")._replace(exercise=name))
+        elif item is None:
+            rows.append(_problem("missing", f"{name}.py is missing from the hand-in (it was handed "
+                                 "out; a renamed file is not graded under another name)"
+                                 )._replace(exercise=name))
+        elif isinstance(item, Row):
+            rows.append(item)
+        else:
+            rows.append(_check_in_child(item, timeout))
+    return rows
+
+
+def _handed_out(folder):
+    """The exercise names ``tinyae exercises new`` wrote into this folder, or None."""
+    try:
+        names = json.loads((folder / HANDED_OUT).read_text(encoding="utf-8"))["exercises"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return [n for n in names if isinstance(n, str)]
+
+
+def _check_in_child(path, timeout):
+    """``check_file(path)`` in a fresh Python process, within ``timeout`` seconds; whatever the
+    hand-in does (sys.exit, os._exit, an endless loop, a crash, megabytes of print), a Row."""
+    with tempfile.TemporaryDirectory() as work:
+        result = Path(work) / "row.json"
+        command = [sys.executable, "-c", "import sys; from tinyae.exercises.check import "
+                   "_grade_to_file; _grade_to_file(sys.argv[1], sys.argv[2])", str(path), str(result)]
+        try:
+            done = subprocess.run(command, cwd=work, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return _problem("error", f"{path.name} did not finish within {timeout:g} s (an endless "
+                            "loop in the backward or at import?)")._replace(exercise=path.stem)
+        if not result.is_file():
+            return _problem("error", f"{path.name} ended the grading process before it was graded "
+                            f"(exit status {done.returncode}: sys.exit, os._exit, or a crash in "
+                            "the hand-in)")._replace(exercise=path.stem)
+        return Row(*json.loads(result.read_text(encoding="utf-8")))
+
+
+def _grade_to_file(path, out):
+    """The child's side: grade one file and write its Row as JSON (then exit)."""
+    row = check_file(path)
+    Path(out).write_text(json.dumps(list(row)), encoding="utf-8")
 
 
 def check_file(path):
@@ -171,9 +242,10 @@ def format_table(rows):
     lines = ["  ".join(c + " " * (w - width(c)) for c, w in zip(row, widths)).rstrip()
              for row in cells]
     lines.insert(1, "-" * len(lines[0]))
-    passed = sum(r.status == "ok" for r in rows)
-    lines.append(f"{passed} of {len(rows)} exercises pass (first order); "
-                 f"{sum(r.second == 'ok' for r in rows)} pass the second order too")
+    graded = [r for r in rows if r.status != "extra"]  # files not handed out count for nothing
+    passed = sum(r.status == "ok" for r in graded)
+    lines.append(f"{passed} of {len(graded)} exercises pass (first order); "
+                 f"{sum(r.second == 'ok' for r in graded)} pass the second order too")
     for r in rows:
         if r.message:
             lines.append(textwrap.indent(f"{r.exercise}: {r.message}", "    ")[2:])

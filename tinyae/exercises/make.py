@@ -1,6 +1,7 @@
 """The exercises and their files: the catalogue (EXERCISES) and ``write``."""
 import dis
 import inspect
+import json
 import sys
 import textwrap
 import types
@@ -70,6 +71,7 @@ EXERCISES = {
                        note="tinyae.functional's im2col and col2im may help (or loop in NumPy).",
                        reference=lambda x, w, padding: F.conv2d(x, w, padding=padding)),
 }
+HANDED_OUT = ".tinyae-exercises.json"  # the names `new` wrote, which `check` expects back
 SEED = 0  # every exercise's inputs and ȳ come from default_rng(SEED): the same in class and grading
 
 
@@ -103,6 +105,9 @@ def write(folder, names=None, force=False, formulas=False, solutions=False):
         paths[-1].write_text(exercise_source(name, formulas, solutions), encoding="utf-8")
     paths.append(folder / "README.md")
     paths[-1].write_text(readme(names), encoding="utf-8")
+    # The list handed out: `exercises check` grades against it, so a deleted or renamed file
+    # is a named failure, not a smaller class of files that all pass
+    (folder / HANDED_OUT).write_text(json.dumps({"exercises": names}) + "\n", encoding="utf-8")
     return paths
 
 

@@ -85,3 +85,32 @@ def test_an_unreadable_file_is_a_row_saying_so(handin):
     finally:
         (handin / "tanh.py").chmod(0o644)
     assert row.status == "error" and "cannot be read" in row.message
+
+
+def test_new_into_an_unwritable_folder_is_one_clear_line(tmp_path, capsys):
+    from tinyae import cli
+    target = tmp_path / "exists-as-a-file"
+    target.write_text("")
+    assert cli.main(["exercises", "new", str(target / "class")]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_new_writes_each_file_whole(tmp_path, monkeypatch):
+    from pathlib import Path
+    from tinyae.exercises import make
+    calls = []
+    real = Path.write_text
+
+    def disk_full_on_the_third(self, text, **kwargs):
+        calls.append(self.name)
+        if len(calls) == 3:
+            real(self, text[:1000], **kwargs)  # what a full disk leaves: a cut file ...
+            raise OSError(28, "No space left on device")
+        return real(self, text, **kwargs)
+    monkeypatch.setattr(Path, "write_text", disk_full_on_the_third)
+    with pytest.raises(OSError):
+        make.write(tmp_path / "class", ["sigmoid", "tanh", "exp"])
+    monkeypatch.undo()
+    left = sorted(p.name for p in (tmp_path / "class").iterdir())
+    assert left == ["sigmoid.py", "tanh.py"]  # ... and it was never renamed into place
+    assert all("def backward" in (tmp_path / "class" / n).read_text() for n in left)

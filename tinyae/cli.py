@@ -167,6 +167,9 @@ def cmd_exercises(args):
                                     solutions=args.solutions)
         except (ValueError, FileExistsError, NotADirectoryError) as err:
             raise UsageError(str(err)) from None
+        except OSError as err:  # an unwritable folder, a full disk: nothing half-written stays
+            raise UsageError(f"cannot write the exercises into {args.dir} "
+                             f"({err.strerror or err}); choose a folder you can write to") from None
         print(f"wrote {len(paths) - 1} exercise(s) and README.md to {args.dir}: "
               f"{', '.join(p.name for p in paths[:-1])}")
         return 0

@@ -2,6 +2,7 @@
 import dis
 import inspect
 import json
+import os
 import sys
 import textwrap
 import types
@@ -101,14 +102,24 @@ def write(folder, names=None, force=False, formulas=False, solutions=False):
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name in names:
-        paths.append(folder / f"{name}.py")
-        paths[-1].write_text(exercise_source(name, formulas, solutions), encoding="utf-8")
-    paths.append(folder / "README.md")
-    paths[-1].write_text(readme(names), encoding="utf-8")
+        paths.append(_write_whole(folder / f"{name}.py", exercise_source(name, formulas, solutions)))
+    paths.append(_write_whole(folder / "README.md", readme(names)))
     # The list handed out: `exercises check` grades against it, so a deleted or renamed file
     # is a named failure, not a smaller class of files that all pass
-    (folder / HANDED_OUT).write_text(json.dumps({"exercises": names}) + "\n", encoding="utf-8")
+    _write_whole(folder / HANDED_OUT, json.dumps({"exercises": names}) + "\n")
     return paths
+
+
+def _write_whole(path, text):
+    """Write ``text`` to ``path`` beside it first, then rename: a full disk or an interrupted
+    run leaves the previous file (or none), never half of one."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
 
 
 def exercise_source(name, formulas=False, solution=False):

@@ -114,3 +114,12 @@ def test_new_writes_each_file_whole(tmp_path, monkeypatch):
     left = sorted(p.name for p in (tmp_path / "class").iterdir())
     assert left == ["sigmoid.py", "tanh.py"]  # ... and it was never renamed into place
     assert all("def backward" in (tmp_path / "class" / n).read_text() for n in left)
+
+
+def test_a_report_says_which_inputs_signal_is_wrong_and_which_is_right(tmp_path):
+    from test_exercises import BUGS
+    write(tmp_path / "h", ["matmul"])
+    fill(tmp_path / "h" / "matmul.py", BUGS["forgotten transpose"][1])
+    row = exercises.check_folder(tmp_path / "h")[0]
+    assert row.status == "FAIL"
+    assert "ā wrong (12 of 12 elements), b̄ right" in row.message

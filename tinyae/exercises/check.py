@@ -129,7 +129,8 @@ def check_file(path):
     fd = _guarded(lambda: _check_function(fn, inputs, EPS, ATOL, RTOL, None, SEED), path)
     if wrong or not fd.ok:
         mismatch = (f"your {_bar(names[i])} (input {i}) at element {k} is {yours:.10g}; tinyae's "
-                    f"{_class_name(spec.op)} gives {expected:.10g} for the same inputs and ȳ\n")
+                    f"{_class_name(spec.op)} gives {expected:.10g} for the same inputs and ȳ"
+                    f"{_verdicts(names, xbars, ref_xbars)}\n")
         return row._replace(status="FAIL", message=(mismatch if wrong else "")
                             + "finite differences: " + (fd.message if not fd.ok else "agree"))
     detached = [n for n, x, r in zip(names, xbars, ref_xbars)
@@ -207,6 +208,20 @@ def _worst(xbars, ref_xbars):
         candidates.append((excess[k] > 0, score[k], i, k, mine[k], theirs[k]))
     failed, _, i, k, mine, theirs = max(candidates, key=lambda c: c[:2])
     return (i, tuple(int(j) for j in k)), float(mine), float(theirs), bool(failed)
+
+
+def _verdicts(names, xbars, ref_xbars):
+    """'; ā wrong (12 of 12 elements), b̄ right': each input's error signal by name, so a
+    student knows which formula to look at (only when there is more than one)."""
+    if len(names) < 2:
+        return ""
+    parts = []
+    for name, xbar, ref in zip(names, xbars, ref_xbars):
+        mine = numpy.asarray(getattr(xbar, "data", xbar), dtype="float64")
+        bad = ~(numpy.abs(mine - ref.data) <= ATOL + RTOL * numpy.abs(ref.data))
+        parts.append(f"{_bar(name)} wrong ({int(bad.sum())} of {bad.size} elements)" if bad.any()
+                     else f"{_bar(name)} right")
+    return "; " + ", ".join(parts)
 
 
 def _guarded(check, path):

@@ -16,7 +16,8 @@ import numpy as _numpy
 
 from . import backend  # noqa: F401
 from .tensor import Tensor, tensor, from_numpy  # noqa: F401
-from .autograd import no_grad, enable_grad, grad, detect_anomaly, Function  # noqa: F401
+from .autograd import no_grad, enable_grad, detect_anomaly, Function  # noqa: F401
+from .gradients import grad  # noqa: F401
 from . import functional  # noqa: F401
 from .functional import (exp, log, sqrt, abs, sin, cos, sigmoid, tanh, relu, softmax,  # noqa: F401
                          log_softmax, logsumexp, sum, mean, var, max, min, argmax, argmin,

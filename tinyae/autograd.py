@@ -10,85 +10,17 @@ returns the error signals of its inputs. ``backward`` is written with tinyae's o
 with ``create_graph=True`` the backward pass is itself recorded and can be differentiated
 again (Hessian-vector products, contractive penalties of deep encoders).
 """
-import contextlib
-import sys
-import threading
 import weakref
 
-import numpy
-
 from . import backend
-from .tensor import Tensor  # defined before tensor.py imports this module: see its end
+from .grad_mode import (_state, detect_anomaly, enable_grad, is_grad_enabled,  # noqa: F401
+                        no_grad, strict_signals)
+# Tensor is defined before tensor.py imports this module (see its end); a leaf's .grad is
+# accumulated there (add_to_grad), beside the Tensor that owns it
+from .tensor import Tensor, _sole_holder, add_to_grad  # noqa: F401
 
-
-class _ThreadState(threading.local):
-    """Grad mode and anomaly mode, one copy per thread as in PyTorch: ``no_grad()`` in one
-    thread (say, an evaluation thread) never switches recording off in another. Read as
-    attributes on the hot path (``_state.grad_enabled``); ``_state["anomaly"]`` works too."""
-    def __init__(self):
-        self.grad_enabled, self.anomaly, self.in_backward_of = True, False, None
-        self.strict_signals = False  # gradcheck's mode: see strict_signals()
-
-    def __getitem__(self, key):
-        return getattr(self, key)
-
-    def __setitem__(self, key, value):
-        setattr(self, key, value)
-
-
-_state = _ThreadState()
 
 OPS = {}  # Function subclass name -> class, for every registered op (see ``register``)
-
-
-@contextlib.contextmanager
-def no_grad():
-    """Inside this block ops are computed but not recorded: no graph, no memory held."""
-    previous = _state.grad_enabled
-    _state.grad_enabled = False
-    try:
-        yield
-    finally:
-        _state.grad_enabled = previous
-
-
-@contextlib.contextmanager
-def enable_grad(enabled=True):
-    previous = _state.grad_enabled
-    _state.grad_enabled = enabled
-    try:
-        yield
-    finally:
-        _state.grad_enabled = previous
-
-
-def is_grad_enabled():
-    return _state.grad_enabled
-
-
-@contextlib.contextmanager
-def detect_anomaly():
-    """Check every op's output (forward) and error signals (backward) for NaN/Inf and raise,
-    naming the first op that produced one. Slower; use it while hunting a NaN loss."""
-    previous = _state.anomaly
-    _state.anomaly = True
-    try:
-        yield
-    finally:
-        _state.anomaly = previous
-
-
-@contextlib.contextmanager
-def strict_signals():
-    """What gradcheck checks under: a backward that returns None for an input needing an error
-    signal, or an x̄ whose dtype is not its input's, is a SignalError instead of being read as
-    zero or cast (what a training run does, as PyTorch does)."""
-    previous = _state.strict_signals
-    _state.strict_signals = True
-    try:
-        yield
-    finally:
-        _state.strict_signals = previous
 
 
 class SignalError(RuntimeError):
@@ -138,7 +70,7 @@ class Function:
     and enter the formula as a constant; everything else, ȳ included, stays a Tensor.
 
     PyTorch's form, ``@staticmethod forward(ctx, x)`` with ``ctx.save_for_backward``, works
-    too (see ``_adopt_ctx_form`` at the end of this file).
+    too (tinyae/functional/ctx_form.py turns it into this form).
     """
     inputs = ()              # the defaults of an op that was not recorded (or was released)
     needs_input_grad = ()
@@ -152,7 +84,7 @@ class Function:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if isinstance(cls.__dict__.get("forward"), staticmethod):
-            _adopt_ctx_form(cls)
+            Function.adopt_ctx_form(cls)  # installed by tinyae.functional (ctx_form.py)
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -222,7 +154,7 @@ class Function:
                     f"but the op saw version {version}. Change it only after backward(), or make "
                     "a new tensor (x = x - …) instead of changing it in place.")
 
-    # PyTorch's ctx interface, for Functions written in its form (see _adopt_ctx_form)
+    # PyTorch's ctx interface, for Functions written in its form (functional/ctx_form.py)
     def save_for_backward(self, *tensors):
         self._saved = tensors
 
@@ -431,85 +363,13 @@ class _Sink:
     def take(self, x, xbar, made=False):
         if self.found is None:
             if x._creator is None or x._retains_grad:
-                _add_to_grad(x, xbar, made)
+                add_to_grad(x, xbar, made)
         elif id(x) in self.found:
             total = self.found[id(x)]
             self.found[id(x)] = xbar if total is None else total + xbar
 
     def results(self):
         return None if self.found is None else tuple(self.found[id(x)] for x in self.inputs)
-
-
-def _add_to_grad(x, xbar, made=False):
-    """x.grad += x̄ (a leaf's .grad accumulates across backward calls, as in PyTorch)."""
-    if x.grad is not None:
-        x.grad = x.grad + xbar  # a new array, owned by x
-    elif is_grad_enabled():
-        x.grad = _owned_copy(xbar)  # create_graph: a copy that stays in the graph
-    elif made and _sole_holder(xbar):
-        # A fresh array nobody else holds (a W̄ = z̄ᵀx) becomes .grad without a copy. What it
-        # pays, measured (benchmarks/peers.py "deep", 784-1000-500-250-30 AE, batch 128, Adam,
-        # 1 BLAS thread, quiet machine, 12 interleaved rounds): 36.5 ms per step against 38.0
-        # with a copy of every weight's error signal (median paired ratio 1.04).
-        x.grad = Tensor(xbar.data, copy=False)
-    else:
-        # Every leaf owns its .grad, so that optimizers and users may update it in place: the
-        # signal may be shared with another leaf (ā = b̄ = ȳ for a + b), be the ybar the
-        # caller passed in, or be a read-only broadcast view (from sum); copy it.
-        x.grad = Tensor(xbar.data.copy(), copy=False)
-
-
-def _array_refs(t):
-    return sys.getrefcount(t.data)
-
-
-# What _array_refs reads when a Tensor alone holds its array, measured once on this
-# interpreter: CPython versions differ in the references a call adds (3.14 borrows some), so a
-# fixed number could call a shared array unshared. Without getrefcount (PyPy): None, always copy.
-_SOLE_REFS = (_array_refs(Tensor(numpy.empty(1), copy=False))
-              if hasattr(sys, "getrefcount") else None)
-
-
-def _sole_holder(t):
-    """True when the Tensor t alone holds its array, which owns its memory (not a view): the
-    reference-count test NumPy itself uses to reuse temporaries."""
-    return _SOLE_REFS is not None and _array_refs(t) == _SOLE_REFS and t.data.base is None
-
-
-def _owned_copy(xbar):
-    return xbar.astype(xbar.dtype)  # the op AsType, whose forward always copies (ndarray.astype)
-
-
-def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None,
-         allow_unused=False):
-    """The error signals ∂L/∂x of ``inputs`` (a Tensor or a sequence), without touching ``.grad``.
-
-    ``grad_outputs`` are the ȳ to start from (default 1 for scalar outputs).
-    With ``create_graph=True`` the result is itself differentiable. An input the outputs do
-    not depend on is an error (usually a bug: the wrong tensor, or a detached path); with
-    ``allow_unused=True`` its error signal is zeros instead."""
-    single = isinstance(inputs, Tensor)
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    inputs = [inputs] if single else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, Tensor):
-        grad_outputs = [grad_outputs] * len(outputs)
-    for x in inputs:
-        if not x.requires_grad:
-            raise ValueError("grad(): an input does not require grad; create it with "
-                             "requires_grad=True or it cannot have an error signal")
-    ybars = [_initial_signal(y, g) for y, g in zip(outputs, grad_outputs)]
-    retain = create_graph if retain_graph is None else retain_graph
-    result = run_backward(outputs, ybars, retain, create_graph, inputs)
-    unused = [i for i, r in enumerate(result) if r is None]
-    if unused and not allow_unused:
-        raise RuntimeError(
-            f"grad(): input {unused[0]} (shape {inputs[unused[0]].shape}) is not part of the graph "
-            "of the outputs, so its error signal is undefined; check that you passed the tensor "
-            "the outputs were computed from, or pass allow_unused=True to get zeros for it")
-    result = tuple(r if r is not None else Tensor(backend.get_array_module(x.data).zeros_like(x.data),
-                                                  copy=False)
-                   for r, x in zip(result, inputs))
-    return result[0] if single else result
 
 
 def _initial_signal(y, ybar):
@@ -526,44 +386,3 @@ def _initial_signal(y, ybar):
         raise ValueError(f"backward(): ybar has shape {ybar.shape} but the output has shape "
                          f"{y.shape}; they must match")
     return ybar
-
-
-# --- PyTorch's form of a custom Function ---------------------------------------------------------
-def _adopt_ctx_form(cls):
-    """Turn a Function written as in PyTorch's tutorial into tinyae's form::
-
-        class Exp(Function):
-            @staticmethod
-            def forward(ctx, x):             # x is a Tensor; nothing inside is recorded
-                y = x.exp()
-                ctx.save_for_backward(y)
-                return y
-
-            @staticmethod
-            def backward(ctx, ybar):
-                y, = ctx.saved_tensors
-                return ybar * y
-
-    The Function object itself plays ``ctx``. Its forward wraps the arrays as Tensors and runs
-    the user's forward under no_grad(); ``saved_tensors`` hands back the op's real input and
-    output Tensors for the wrapped ones, so a backward written with Tensor ops can be
-    differentiated again (create_graph=True)."""
-    user_forward = cls.__dict__["forward"].__func__
-    user_backward = cls.__dict__.get("backward")
-    if not isinstance(user_backward, staticmethod):
-        raise TypeError(f"{cls.__name__}: with a @staticmethod forward(ctx, ...) (PyTorch's form), "
-                        "backward must be a @staticmethod backward(ctx, ybar) too. tinyae's own "
-                        "form is: def forward(self, *arrays) -> array; def backward(self, ybar)")
-
-    def forward(self, *arrays):
-        self._wrapped = tuple(Tensor(a, copy=False) for a in arrays)
-        with no_grad():
-            self._wrapped_output = user_forward(self, *self._wrapped)
-        out = self._wrapped_output
-        return out.data if isinstance(out, Tensor) else out
-
-    def backward(self, ybar):
-        return user_backward.__func__(self, ybar)
-
-    cls.forward, cls.backward = forward, backward
-

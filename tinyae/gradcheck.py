@@ -30,7 +30,8 @@ import numpy
 
 from . import backend
 from . import functional  # noqa: F401  (importing it registers every op)
-from .autograd import OPS, SignalError, grad, strict_signals, topological_order
+from .autograd import OPS, SignalError, strict_signals, topological_order
+from .gradients import grad
 from .tensor import Tensor
 
 DIRECTIONAL_SIZE = 2000  # inputs with more elements are checked along random directions

@@ -25,7 +25,8 @@ from collections import namedtuple
 import numpy
 
 from . import backend
-from .autograd import grad, topological_order
+from .autograd import topological_order
+from .gradients import grad
 
 MAX_SHOWN = 6   # a tensor is shown in full if it has at most this many elements, ...
 SMALL_SIDE = 4  # ... or is a vector or matrix with at most this many rows and columns (4×4)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy
 
-from ..autograd import enable_grad, grad
+from ..autograd import enable_grad
+from ..gradients import grad
 from ..gradcheck import _check_function, _check_second_order, _Outcome
 from ..tensor import Tensor
 from .make import EXERCISES, HANDED_OUT, SEED, _bar, _class_name, _input_names

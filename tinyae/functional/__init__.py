@@ -12,6 +12,8 @@ from .pool import max_pool2d, avg_pool2d, upsample  # noqa: F401
 from .random import dropout, mask  # noqa: F401
 from .gaussian import normal, randn_like, reparameterize  # noqa: F401
 from .norm import normalize  # noqa: F401
+from . import ctx_form as _ctx_form
 from . import methods as _methods
 
 _methods.install()  # x + y, x.sum(), x.T, …: Tensor's operators and methods are these ops
+_ctx_form.install()  # Functions written as in PyTorch (forward(ctx, x)) work too

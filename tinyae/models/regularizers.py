@@ -4,7 +4,8 @@
 Each regulariser is called as ``reg(model, x_in, h)`` with the model's input and code and
 returns a scalar penalty Tensor, already multiplied by its weight.
 """
-from .. import autograd, losses
+from .. import losses
+from ..gradients import grad
 from ..nn import Linear, Sequential, Sigmoid
 
 
@@ -81,7 +82,7 @@ def jacobian_norm_sq(model, x, h, method="auto"):
     flat_h = h.reshape((h.shape[0], -1))
     total = None
     for i in range(flat_h.shape[1]):
-        row, = (autograd.grad(flat_h[:, i].sum(), [x], create_graph=True, retain_graph=True))
+        row, = (grad(flat_h[:, i].sum(), [x], create_graph=True, retain_graph=True))
         sq = (row * row).reshape((row.shape[0], -1)).sum(axis=1)
         total = sq if total is None else total + sq
     return total

@@ -8,7 +8,8 @@ tinyae.testing.strict."""
 import numpy
 
 from .. import backend
-from ..autograd import OPS, grad
+from ..autograd import OPS
+from ..gradients import grad
 from ..tensor import Tensor
 
 

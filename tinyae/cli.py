@@ -12,10 +12,8 @@ A user error (bad argument, missing data or lessons folder) prints one clear lin
 with status 2, without a traceback; a failed lesson or op check exits with status 1.
 """
 import argparse
-import ast
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -24,7 +22,8 @@ from pathlib import Path
 import tinyae
 from tinyae import threads
 from tinyae.arguments import positive, seed_flag, writable_folder
-from tinyae.models.zoo import MODELS as ZOO_MODELS
+from tinyae.lesson import lesson_title
+from tinyae.models import zoo
 
 
 class UsageError(Exception):
@@ -60,21 +59,6 @@ def find_lessons():
     return [(int(p.name[:2]), p) for p in sorted(lessons_dir().glob("[0-9][0-9]_*.py"))]
 
 
-def lesson_title(path):
-    """The lesson's docstring's first line, else its first markdown heading, else its name."""
-    source = path.read_text(encoding="utf-8")
-    try:
-        doc = ast.get_docstring(ast.parse(source))
-    except SyntaxError:
-        doc = None
-    if doc:
-        return doc.strip().splitlines()[0]
-    heading = re.search(r"^# #+ *(.+)$", source, re.MULTILINE)
-    if heading:  # '# # Lesson 00 · Gradient descent' -> 'Gradient descent'
-        return re.sub(r"^Lesson \d+\s*[·:.\-–—]\s*", "", heading.group(1).strip())
-    return path.stem[3:].replace("_", " ")
-
-
 def cmd_lessons(args):
     for number, path in find_lessons():
         print(f"{number:02d}  {lesson_title(path)}")
@@ -99,10 +83,7 @@ def cmd_run(args):
                PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
     # The thread count is chosen once, before the first lesson: a lesson's own load would
     # otherwise look like another program's to the next one (tinyae/threads.py).
-    try:
-        count, reason = threads.choose()
-    except ValueError as err:
-        raise UsageError(str(err)) from None
+    count, reason = _choose_threads()
     env["TINYAE_THREADS"] = str(count)
     print(f"BLAS threads per lesson: {count} ({reason})", flush=True)
     results = []
@@ -184,18 +165,11 @@ def cmd_exercises(args):
 
 # --- train -----------------------------------------------------------------------------------
 # The zoo's autoencoders that `tinyae train` fits with BCE (the VAE's objective is its own)
-MODELS = tuple(name for name in ZOO_MODELS if name != "vae")
+MODELS = tuple(name for name in zoo.MODELS if name != "vae")
 
 
 def build_model(name, latent=32, seed=0):
-    """The built-in autoencoders of ``tinyae train`` (from tinyae.models.zoo; weights seeded by
-    ``seed``, BCE as their loss):
-
-    shallow  784-k-784: ReLU code, sigmoid output (the Keras blog's simple autoencoder)
-    deep     784-128-64-k-64-128-784, ReLU, sigmoid output
-    conv     1×28×28 → Conv(16, s2) → Conv(32, s2) → k, mirrored with ConvTranspose2d
-    hinton   784-1000-500-250-k-250-500-1000-784, ReLU, sigmoid output (Hinton & Salakhutdinov)
-    """
+    """The autoencoder ``name`` of the model zoo, weights seeded by ``seed``, BCE as its loss."""
     from .models import build
     if name not in MODELS:
         raise UsageError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
@@ -219,14 +193,12 @@ def _load_data(dataset, quick, flatten):
     return x_train, x_test
 
 
-def _set_threads(requested):
-    """The BLAS threads of this run (``--threads``, else $TINYAE_THREADS, else the policy)."""
+def _choose_threads(requested=None):
+    """(count, reason): ``--threads``, else $TINYAE_THREADS, else the policy; UsageError if bad."""
     try:
-        count, reason = threads.choose(requested)
+        return threads.choose(requested)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    threads.limit(count)
-    print(f"BLAS threads: {count} ({reason})")
 
 
 def cmd_train(args):
@@ -235,7 +207,9 @@ def cmd_train(args):
     from .data import DataLoader
     from .train import ResumeError, evaluate, fit
     out = writable_dir(args.out)  # before training: a run must not fail only when it saves
-    _set_threads(args.threads)
+    count, reason = _choose_threads(args.threads)
+    threads.limit(count)
+    print(f"BLAS threads: {count} ({reason})")
     model = build_model(args.model, args.latent, args.seed)
     x_train, x_test = _load_data(args.data, args.quick, flatten=args.model != "conv")
     print(f"model {args.model}: {model.num_parameters():,} parameters; "
@@ -361,7 +335,7 @@ def make_parser():
     p.set_defaults(run=cmd_exercises)
 
     p = sub.add_parser("train", help="train a built-in autoencoder on MNIST or Fashion-MNIST",
-                       description=build_model.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=zoo.describe(MODELS), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", choices=MODELS)
     p.add_argument("--data", choices=("mnist", "fashion"), default="mnist")
     p.add_argument("--epochs", type=positive(int), default=10)

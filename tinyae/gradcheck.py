@@ -23,7 +23,6 @@ directions v instead of element by element: ⟨x̄, v⟩ ≈ (L(x + εv) − L(x
     check_module(module, x)     every parameter of a layer or model
     check_all_ops()             every registered op: the table of ``tinyae gradcheck``
 """
-import inspect
 from collections import namedtuple
 
 import numpy
@@ -32,6 +31,8 @@ from . import backend
 from . import functional  # noqa: F401  (importing it registers every op)
 from .autograd import OPS, SignalError, strict_signals, topological_order
 from .gradients import grad
+from .gradcheck_report import (_diagnosis, _input_names, _label_name, _name, _report,
+                               _ybar_note)
 from .tensor import Tensor
 
 DIRECTIONAL_SIZE = 2000  # inputs with more elements are checked along random directions
@@ -96,16 +97,6 @@ def _raise_on_failure(outcome, name=None):
     return True
 
 
-def _name(fn):
-    """What a student calls the checked function: the Function class of ``MyOp.apply``, else
-    the function's own name."""
-    owner = getattr(fn, "__self__", None)
-    if isinstance(owner, type):
-        return owner.__name__
-    name = getattr(fn, "__name__", type(fn).__name__)
-    return "your function" if name == "<lambda>" else name
-
-
 def _float64_tensor(x):
     data = x.data if isinstance(x, Tensor) else x
     xp = backend.get_array_module(data) if backend.is_array(data) else numpy
@@ -131,22 +122,6 @@ def _check_second_order(fn, inputs, eps, atol, rtol, directional, seed, names=No
     names = _input_names(fn, n) if names is None else names
     return _check_function(_gradient_of(fn, seed), inputs, eps, atol, rtol, directional, seed + 1,
                            names)
-
-
-def _input_names(fn, count):
-    """What the student called the inputs: the parameters of a Function's forward (after self)
-    or of a plain function, when there is one per input; else no names."""
-    owner = getattr(fn, "__self__", None)
-    target = owner.forward if isinstance(owner, type) else fn
-    try:
-        parameters = list(inspect.signature(target).parameters.values())
-    except (TypeError, ValueError):
-        return [""] * count
-    positional = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY,
-                                                           p.POSITIONAL_OR_KEYWORD)]
-    if positional[:1] in (["self"], ["ctx"]):
-        positional = positional[1:]
-    return positional if len(positional) == count else [""] * count
 
 
 def _gradient_of(fn, seed):
@@ -300,59 +275,6 @@ def _directional(difference, x, analytic, rng):
         numeric[k], noise[k] = difference(nudge, undo)
         projected[k] = float((analytic * v).sum())
     return projected, numeric, noise
-
-
-def _diagnosis(analytic, numeric, wrong, directional):
-    """What the wrong elements have in common, in words: how many, and a constant factor, a
-    flipped sign or a transpose where the numbers say so (else how much the ratio varies)."""
-    if directional:
-        return ""
-    count = f". {int(wrong.sum())} of {wrong.size} elements are wrong"
-    if analytic.ndim == 2 and analytic.shape[0] == analytic.shape[1] > 1 and \
-            numpy.allclose(analytic.T, numeric, rtol=1e-5, atol=1e-8):
-        return count + ": your error signal is the right one transposed"
-    usable = wrong & (numpy.abs(numeric) > 1e-8)
-    if not usable.any():
-        return count
-    ratios = analytic[usable] / numeric[usable]
-    low, high = float(ratios.min()), float(ratios.max())
-    if ratios.size == 1:
-        return count + f": analytic / numeric = {low:.6g} (a factor too many or missing?)"
-    if high - low <= 1e-5 * max(abs(low), abs(high)):
-        if abs(low + 1) < 1e-5:
-            return count + ": each is the right value with its sign flipped"
-        return (count + f": each is {low:.6g} × the right value (analytic / numeric), a constant "
-                "factor too many or missing")
-    return (count + f"; analytic / numeric varies from {low:.4g} to {high:.4g} over them: a "
-            "factor that depends on the input is missing or extra (e.g. σ'(z) = y(1 − y)), a "
-            "transpose, or a missing path")
-
-
-def _label_name(label):
-    """The input's name in a target label such as 'input 1 (w, shape (3,))' ('x' if none)."""
-    inside = label.split("(", 1)[1] if "(" in label else ""
-    return inside.split(",", 1)[0] if inside and not inside.startswith("shape") else "x"
-
-
-def _ybar_note(scalar, ybar, y_shape, x_shape, index, directional, name="x"):
-    """Which ȳ the numbers above were multiplied by."""
-    if scalar:
-        return f". The output is a scalar, so ȳ = 1: these are ∂y/∂{name} themselves."
-    note = (f". The output has shape {tuple(y_shape)}, so both sides are of ⟨ȳ, y⟩ for a random "
-            f"ȳ (a check of the whole vector-Jacobian product ȳ ∂y/∂{name})")
-    if not directional and tuple(y_shape) == tuple(x_shape):
-        note += (f"; if the function is element-wise, the ȳ that multiplies this element is "
-                 f"{float(ybar[index]):.6g}")
-    return note + "."
-
-
-def _report(label, directional, index, analytic, numeric, allowed):
-    relative = abs(analytic - numeric) / max(abs(numeric), 1e-300)
-    where = (f"along random direction {index[0]}" if directional
-             else f"at element {tuple(int(i) for i in index)}")
-    return (f"gradcheck failed for {label} {where}: analytic {analytic:.10g} vs numeric "
-            f"{numeric:.10g} (|difference| {abs(analytic - numeric):.3g}, relative error "
-            f"{relative:.3g}; allowed {allowed:.3g} = atol + rtol·|numeric| + rounding noise)")
 
 
 # --- every registered op --------------------------------------------------------------------

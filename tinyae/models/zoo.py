@@ -28,6 +28,18 @@ ZOO = {
 MODELS = tuple(ZOO)
 
 
+def describe(names=MODELS):
+    """The shapes of the models ``names``, as this module's docstring gives them (for --help)."""
+    lines, keep = [], False
+    for line in __doc__.split("\n\n")[1].splitlines():  # the paragraph listing the models
+        first = line.split(maxsplit=1)[0] if line.strip() else ""
+        keep = first in names if not line.startswith("             ") else keep
+        if keep:
+            lines.append(line)
+    return ("The built-in autoencoders (weights seeded by --seed, BCE as their loss):\n\n"
+            + "\n".join(lines))
+
+
 def build(name, latent=None, rng=None, **overrides):
     """The autoencoder ``name`` with code size ``latent`` (default: the entry's), weights seeded
     by ``rng``, and BCE as its ``loss`` (pixels in [0, 1]) unless ``reconstruction=`` says otherwise."""

@@ -4,12 +4,13 @@ file. Built with ``Figure`` and the Agg canvas directly, never through pyplot, s
 no display and never switch the backend of a user's session."""
 import functools
 import io
-import os
 from pathlib import Path
 
 from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from .io import replace_atomically
 
 DPI = 150
 # Type sizes for a projector: a slide shows a figure at about half its printed width, so labels
@@ -58,11 +59,5 @@ def finish(fig, path, title=None):
                                     f"e.g. {str(path / 'figure.png')!r}")
         path = path if path.suffix else path.with_suffix(".png")
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Written beside it and renamed into place: an interrupted save leaves no half image.
-        partial = path.with_name(f".{path.stem}.{os.getpid()}.partial{path.suffix}")
-        try:
-            fig.savefig(partial, dpi=DPI)
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
+        replace_atomically(path, lambda partial: fig.savefig(partial, dpi=DPI))  # no half image
     return fig

@@ -3,6 +3,7 @@ import json
 import os
 import tempfile
 import zipfile
+from pathlib import Path
 
 import numpy
 
@@ -44,6 +45,24 @@ def save_npz_atomic(path, arrays):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+    return path
+
+
+def replace_atomically(path, write):
+    """Call ``write(temporary)`` for a fresh path beside ``path`` (ending in path's suffix, so a
+    writer that picks the format from it still can), then rename it over ``path`` (atomic on the
+    same file system): a full disk, an exception or an interrupt leaves the previous file, or
+    none, never half of one. Figures, run records and exercise sheets are written this way."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".partial{path.suffix}",
+                               dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
     return path
 
 

@@ -161,8 +161,9 @@ class Lesson:
         path = self.out / name
         if not path.suffix:
             path = path.with_suffix(".png")
+        from .io import replace_atomically
         from .viz import DPI
-        fig.savefig(path, dpi=DPI, bbox_inches="tight")
+        replace_atomically(path, lambda tmp: fig.savefig(tmp, dpi=DPI, bbox_inches="tight"))
         print(f"figure saved: {path}")
         if _in_notebook():
             _show_inline(fig)

@@ -16,10 +16,11 @@ import json
 import os
 import platform
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy
+
+from .io import replace_atomically
 
 RUNS_DIR = Path(__file__).resolve().parents[1] / "docs" / "runs"
 FORMAT = "tinyae-run-record-1"
@@ -66,19 +67,11 @@ def make(lesson, output, wall_seconds, cpu_seconds, load_start):
 
 
 def write(path, record):
-    """Write ``record`` as JSON to ``path`` atomically (a killed run leaves the old file)."""
+    """Write ``record`` as JSON to ``path``, atomically (a killed run leaves the old file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(record, f, ensure_ascii=False, indent=1)
-            f.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    text = json.dumps(record, ensure_ascii=False, indent=1) + "\n"
+    return replace_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def load(path):

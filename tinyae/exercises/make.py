@@ -2,7 +2,6 @@
 import dis
 import inspect
 import json
-import os
 import sys
 import textwrap
 import types
@@ -14,6 +13,7 @@ import numpy
 
 from .. import functional as F
 from ..autograd import OPS, Function
+from ..io import replace_atomically
 from ..functional import col2im, conv2d, im2col
 from ..tensor import Tensor
 
@@ -111,15 +111,8 @@ def write(folder, names=None, force=False, formulas=False, solutions=False):
 
 
 def _write_whole(path, text):
-    """Write ``text`` to ``path`` beside it first, then rename: a full disk or an interrupted
-    run leaves the previous file (or none), never half of one."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return path
+    """Write ``text`` beside ``path`` first, then rename: a full disk leaves no half file."""
+    return replace_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def exercise_source(name, formulas=False, solution=False):

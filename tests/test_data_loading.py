@@ -1,53 +1,11 @@
 """tinyae.data, from arrays to batches: the DataLoader, corruptions, synthetic data sets,
 occlusion and segmentation scenes."""
-import os
-
 import numpy as np
 import pytest
 
-from tinyae.data import (DataLoader, curved_surface, gaussian_noise, masking_noise, noisy_curve, occlude, occlusion_mask, one_hot_patterns, patch_occlusion,
-                         plane_in_4d, salt_and_pepper, shapes_scenes, swiss_roll,
-                         write_idx, SHAPE_CLASSES)
-from tinyae.data import mnist as mnist_mod
-
-NAMES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-         "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
-
-
-def _real_data_dir():
-    """$TINYAE_DATA, else ../shared/data beside the repository, if it holds the MNIST files."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    for d in (os.environ.get("TINYAE_DATA"), os.path.join(here, "..", "..", "shared", "data")):
-        if d and os.path.isfile(os.path.join(d, "mnist", NAMES["train"][0])):
-            return os.path.abspath(d)
-    return None
-
-
-REAL = _real_data_dir()
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch, tmp_path):
-    """No TINYAE_DATA, an empty cache, and no network: every test sees only what it makes."""
-    monkeypatch.delenv("TINYAE_DATA", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-
-    def no_network(*args, **kwargs):
-        raise AssertionError("a test tried to reach the network")
-    monkeypatch.setattr(mnist_mod.urllib.request, "urlopen", no_network)
-
-
-def make_split(directory, split="train", n=20, seed=0, gz=True):
-    """Write a tiny fake MNIST split; returns the uint8 images and labels written."""
-    rng = np.random.default_rng(seed)
-    images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
-    labels = rng.integers(0, 10, size=n, dtype=np.uint8)
-    os.makedirs(directory, exist_ok=True)
-    img, lbl = (name if gz else name[:-3] for name in NAMES[split])
-    write_idx(os.path.join(directory, img), images)
-    write_idx(os.path.join(directory, lbl), labels)
-    return images, labels
-
+from tinyae.data import (DataLoader, curved_surface, gaussian_noise, masking_noise, noisy_curve,
+                         occlude, occlusion_mask, one_hot_patterns, patch_occlusion, plane_in_4d,
+                         salt_and_pepper, shapes_scenes, swiss_roll, SHAPE_CLASSES)
 
 # ---------------------------------------------------------------- DataLoader
 

@@ -1,6 +1,7 @@
 """The command line and the lessons' flags under misuse: closed pipes, bad settings, damaged
 files, a diverging run. Each gives one clear line and a non-zero status, never a traceback."""
 import gzip
+import io
 import os
 import shutil
 import subprocess
@@ -112,31 +113,14 @@ def test_data_download_replaces_damaged_downloads(tmp_path, monkeypatch, capsys)
     assert "could not download" in err and "Traceback" not in err
     assert not flipped.exists() and not truncated.exists()
 
-    def mirror(url, timeout=None):  # the genuine bytes, as a mirror would send them
-        return open(DATA / "mnist" / url.rsplit("/", 1)[1], "rb")
-    monkeypatch.setattr(mnist_mod.urllib.request, "urlopen", _Response.wrapping(mirror))
+    class Response(io.BytesIO):  # a mirror sending the genuine bytes (as in test_data_files)
+        headers = {}
+    monkeypatch.setattr(mnist_mod.urllib.request, "urlopen",
+                        lambda url, timeout=None: Response((DATA / "mnist" / url.rsplit("/", 1)[1])
+                                                           .read_bytes()))
     assert cli.main(["data", "download"]) == 0
     assert "60,000 images ready" in capsys.readouterr().out
     assert gzip.open(truncated).read()  # whole again
-
-
-class _Response:
-    """What urlopen returns, over a local file."""
-    def __init__(self, f):
-        self.f, self.headers = f, {}
-
-    def read(self, n=-1):
-        return self.f.read(n)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.f.close()
-
-    @classmethod
-    def wrapping(cls, opener):
-        return lambda url, timeout=None: cls(opener(url, timeout))
 
 
 def test_info_with_a_damaged_embedded_subset_says_so(tmp_path, monkeypatch, capsys):

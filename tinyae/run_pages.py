@@ -93,6 +93,39 @@ def measured_section(text):
     return match.group(0) if match else ""
 
 
+ALSO = re.compile(r"<!-- also quotes: (?P<keys>[\w., ]+) -->")
+# Numbers that are not measurements: a lesson's number ("lesson 18", "Lessons 06–09"), a
+# citation's year ("Vincent et al. 2008", "(Hinton & Salakhutdinov, 2006)"), a link's target.
+_NOT_MEASURED = [re.compile(p) for p in (
+    r"\]\([^)]*\)",                                              # a link's target
+    r"[Ll]essons? \d\d(?:[–-]\d\d)?(?:(?:,| and| or) \d\d)*",        # lesson numbers
+    r"(?:et al\.|[A-Z][a-z]+|&),? \(?(?:19|20)\d\d[a-z]?\b",          # citation years
+    r"^# Lesson \d\d",
+)]
+
+
+def quoted_records(text):
+    """The records a page quotes: its record blocks, and the runs of other lessons it names in
+    ``<!-- also quotes: 18_vae.full -->``."""
+    keys = [m["key"] for m in BLOCK.finditer(text)]
+    for m in ALSO.finditer(text):
+        keys += [k.strip() for k in m["keys"].split(",") if k.strip()]
+    return [record_for(k) for k in keys]
+
+
+def unrecorded_numbers_on_page(page):
+    """Numbers anywhere on a lesson page that neither a run it quotes printed nor its script
+    sets (a setting such as 784 → 500 or lr 2·10⁻³ is the script's, not a measurement)."""
+    text = page.read_text(encoding="utf-8")
+    records = quoted_records(text)
+    script = (DOCS.parent / "lessons" / f"{page.stem}.py").read_text(encoding="utf-8")
+    settings = [_value(t) for t in numbers(script)]
+    text = BLOCK.sub("", text)
+    for pattern in _NOT_MEASURED:
+        text = pattern.sub("", text)
+    return [t for t in unrecorded_numbers(text, records) if not shown_as(t, settings)]
+
+
 def unrecorded_numbers(text, records):
     """Numbers in ``text`` that none of ``records`` printed (with the run's own metadata).
     Inline code (a command, a file name) is not a measured number."""

@@ -95,12 +95,14 @@ def measured_section(text):
 
 ALSO = re.compile(r"<!-- also quotes: (?P<keys>[\w., ]+) -->")
 # Numbers that are not measurements: a lesson's number ("lesson 18", "Lessons 06–09"), a
-# citation's year ("Vincent et al. 2008", "(Hinton & Salakhutdinov, 2006)"), a link's target.
+# citation's year ("Vincent et al. 2008", "(Hinton & Salakhutdinov, 2006)"), a link's target,
+# the options of a command to type (its trailing comment is still checked).
 _NOT_MEASURED = [re.compile(p) for p in (
     r"\]\([^)]*\)",                                              # a link's target
     r"[Ll]essons? \d\d(?:[–-]\d\d)?(?:(?:,| and| or) \d\d)*",        # lesson numbers
     r"(?:et al\.|[A-Z][a-z]+|&),? \(?(?:19|20)\d\d[a-z]?\b",          # citation years
     r"^# Lesson \d\d",
+    r"(?m)^ {4}(?:[A-Z_]+=\S+ )*(?:python|tinyae) [^#\n]*",          # a command (not its comment)
 )]
 
 

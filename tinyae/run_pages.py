@@ -138,4 +138,7 @@ def unrecorded_numbers(text, records):
                                                    "cpu_seconds", "load", "lesson"))
         meta += f" {record['wall_seconds'] / 60} {record['cpu_seconds'] / 60}"  # in minutes
         values += [_value(t) for t in numbers(record["output"] + " " + meta)]
-    return [t for t in numbers(text) if not shown_as(t, values)]
+    percents = [100 * v for v in values]  # a share printed as 0.7882 may be written 78.8%
+    return [m.group(0) for m in NUMBER.finditer(text)
+            if not shown_as(m.group(0), values)
+            and not (text.startswith("%", m.end()) and shown_as(m.group(0), percents))]

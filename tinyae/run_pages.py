@@ -94,6 +94,7 @@ def measured_section(text):
 
 
 ALSO = re.compile(r"<!-- also quotes: (?P<keys>[\w., ]+) -->")
+SETTINGS = re.compile(r"<!-- settings also in: (?P<paths>[\w./, ]+) -->")
 # Numbers that are not measurements: a lesson's number ("lesson 18", "Lessons 06–09"), a
 # citation's year ("Vincent et al. 2008", "(Hinton & Salakhutdinov, 2006)"), a link's target,
 # the options of a command to type (its trailing comment is still checked).
@@ -117,11 +118,16 @@ def quoted_records(text):
 
 def unrecorded_numbers_on_page(page):
     """Numbers anywhere on a lesson page that neither a run it quotes printed nor its script
-    sets (a setting such as 784 → 500 or lr 2·10⁻³ is the script's, not a measurement)."""
+    sets (a setting such as 784 → 500 or lr 2·10⁻³ is the script's, not a measurement; a page
+    that describes a library function's defaults names its file in
+    ``<!-- settings also in: tinyae/data/synthetic.py -->``)."""
     text = page.read_text(encoding="utf-8")
     records = quoted_records(text)
-    script = (DOCS.parent / "lessons" / f"{page.stem}.py").read_text(encoding="utf-8")
-    settings = [_value(t) for t in numbers(script)]
+    sources = [f"lessons/{page.stem}.py"]  # and the library files the page says it describes
+    for m in SETTINGS.finditer(text):
+        sources += [path.strip() for path in m["paths"].split(",") if path.strip()]
+    settings = [_value(t) for source in sources
+                for t in numbers((DOCS.parent / source).read_text(encoding="utf-8"))]
     text = BLOCK.sub("", text)
     for pattern in _NOT_MEASURED:
         text = pattern.sub("", text)

@@ -34,6 +34,30 @@ def test_the_measured_section_quotes_recorded_runs_only(page):
                          f"did not print: {missing}")
 
 
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
+def test_every_number_on_a_lesson_page_comes_from_a_recorded_run_or_the_script(page):
+    missing = run_pages.unrecorded_numbers_on_page(page)
+    assert not missing, (
+        f"{page.name}: numbers that no run the page quotes printed and its script does not set: "
+        f"{missing}. Quote the recorded run (docs/runs/), or say it without a number if it was "
+        "never recorded")
+
+
+def test_the_page_check_fails_on_a_number_no_run_printed(tmp_path, monkeypatch):
+    page = PAGES[0]
+    text = page.read_text(encoding="utf-8")
+    monkeypatch.setattr(run_pages, "DOCS", tmp_path)
+    (tmp_path.parent / "lessons").mkdir(exist_ok=True)
+    (tmp_path.parent / "lessons" / f"{page.stem}.py").write_text(
+        (run_pages.README.parent / "lessons" / f"{page.stem}.py").read_text(encoding="utf-8"))
+    stale = tmp_path / page.name
+    stale.write_text(text + "\nAn earlier run took 123.4 s and reached 0.98765.\n", encoding="utf-8")
+    assert run_pages.unrecorded_numbers_on_page(stale) == ["123.4", "0.98765"]
+    stale.write_text(text + "\nLesson 18 (Kingma & Welling, 2014) uses `--epochs 77`.\n",
+                     encoding="utf-8")
+    assert run_pages.unrecorded_numbers_on_page(stale) == []
+
+
 def _readme_rows():
     text = run_pages.README.read_text(encoding="utf-8")
     rows = re.findall(r"^\| \[(\d\d)\]\(docs/(\d\d_\w+)\.md\)[^|]*\|[^|]*\|([^|]*)\|[^|]*\|([^|]*)\|$",

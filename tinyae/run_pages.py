@@ -143,8 +143,10 @@ def unrecorded_numbers(text, records):
         meta = " ".join(str(record[k]) for k in ("date", "seed", "threads", "wall_seconds",
                                                    "cpu_seconds", "load", "lesson"))
         meta += f" {record['wall_seconds'] / 60} {record['cpu_seconds'] / 60}"  # in minutes
-        values += [_value(t) for t in numbers(record["output"] + " " + meta)]
+        values += [abs(_value(t)) for t in numbers(record["output"] + " " + meta)]
     percents = [100 * v for v in values]  # a share printed as 0.7882 may be written 78.8%
+    # A page may quote a printed −0.89 as "by 0.89": magnitudes are compared.
     return [m.group(0) for m in NUMBER.finditer(text)
-            if not shown_as(m.group(0), values)
-            and not (text.startswith("%", m.end()) and shown_as(m.group(0), percents))]
+            if not shown_as(m.group(0).lstrip("-−"), values)
+            and not (text.startswith("%", m.end())
+                     and shown_as(m.group(0).lstrip("-−"), percents))]

@@ -45,7 +45,10 @@ def test_generation_is_deterministic_and_covers_the_ops(tmp_path, stubs):
     names = {p.stem for p in stubs.glob("*.py")}
     assert names == set(EXERCISES)
     kinds = {"Sigmoid", "Tanh", "Exp", "Log", "ReLU", "Add", "Sum", "Mean", "MatMul", "Softmax",
-             "LogSoftmax", "Conv2d"}  # elementwise, broadcasting, reductions, matmul, softmax, conv
+             "LogSoftmax", "Conv2d",  # elementwise, broadcasting, reductions, matmul, softmax, conv
+             # and beyond single ops: what a course assigns after the first week
+             "TwoLayerNet", "SoftmaxCrossEntropy", "Reparameterize", "GaussianKL",
+             "ContractivePenalty", "TiedAutoencoder", "LayerNorm", "Attention"}
     assert {exercises.make._class_name(s.op) for s in EXERCISES.values()} == kinds
     readme = (stubs / "README.md").read_text()
     assert "tinyae exercises check" in readme and all(f"`{n}.py`" in readme for n in names)
@@ -151,3 +154,64 @@ def test_the_report_in_the_docs_is_what_check_prints(tmp_path, stubs):
     report = exercises.format_table(exercises.check_folder(tmp_path / "handin"))
     docs = (Path(__file__).resolve().parents[1] / "docs" / "exercises.md").read_text()
     assert report + "\nexit status 1\n" in docs
+
+
+# The exercises beyond single ops: each with the slip a class makes most, and the verdict it gets.
+NETWORK_BUGS = {
+    "two_layer_net": ("σ' forgotten in the hidden layer",
+                      "x, W1, b1, W2, b2 = self.inputs\nh = F.sigmoid(x @ W1.T + b1)\n"
+                      "zbar = ybar @ W2\nreturn zbar @ W1, zbar.T @ x, zbar.sum(axis=0), "
+                      "ybar.T @ h, ybar.sum(axis=0)",
+                      ["W̄2 right", "b̄2 right", "W̄1 wrong", "analytic / numeric varies"]),
+    "softmax_cross_entropy": ("the fan-out through the normaliser forgotten",
+                              "z, = self.inputs\nreturn -ybar * Tensor(self.targets) / z.shape[0]",
+                              ["8 of them are exactly 0 in yours", "a path that reaches them is "
+                               "missing"]),
+    "reparameterize": ("the ½ of e^{½ log σ²} forgotten",
+                       "mu, logvar = self.inputs\n"
+                       "return zbar, zbar * F.exp(0.5 * logvar) * Tensor(self.eps)",
+                       ["mū right", "logvar̄ wrong (8 of 8 elements)",
+                        "each is 2 × the right value"]),
+    "vae_kl": ("a sum where the batch mean belongs",
+               "mu, logvar = self.inputs\nreturn ybar * mu, ybar * 0.5 * (F.exp(logvar) - 1)",
+               ["each is 4 × the right value", "4 is the size of axis 0: a division by that "
+                "count missing, as when a sum and a mean are mixed up"]),
+    "contractive_penalty": ("h treated as a constant: only the Σⱼ Wᵢⱼ² path",
+                            "W, b = self.inputs\nh = F.sigmoid(Tensor(self.x) @ W.T + b)\n"
+                            "s = (h * (1 - h)) ** 2\n"
+                            "return ybar * 2 * s.sum(axis=0).reshape(-1, 1) * W / 4, 0 * b",
+                            ["W̄ wrong", "b̄ wrong"]),
+    "tied_autoencoder": ("only the decoder's use of W",
+                         "x, W, b, c = self.inputs\nh = F.sigmoid(x @ W.T + b)\n"
+                         "zbar = (rbar @ W.T) * h * (1 - h)\n"
+                         "return zbar @ W, h.T @ rbar, zbar.sum(axis=0), rbar.sum(axis=0)",
+                         ["x̄ right", "W̄ wrong (15 of 15 elements)", "b̄ right", "c̄ right"]),
+    "layer_norm": ("μ and σ² treated as constants",
+                   "x, gamma, beta = self.inputs\ncentred = x - x.mean(axis=1, keepdims=True)\n"
+                   "std = ((centred ** 2).mean(axis=1, keepdims=True) + self.eps) ** 0.5\n"
+                   "return ybar * gamma / std, (ybar * centred / std).sum(axis=0), "
+                   "ybar.sum(axis=0)",
+                   ["x̄ wrong (15 of 15 elements)", "gammā right", "betā right"]),
+    "attention": ("v̄ = A ȳ: the transpose of A forgotten",
+                  "q, k, v = self.inputs\nroot_d = q.shape[1] ** 0.5\n"
+                  "a = F.softmax(q @ k.T / root_d, axis=1)\nabar = ybar @ v.T\n"
+                  "sbar = a * (abar - (abar * a).sum(axis=1, keepdims=True))\n"
+                  "return sbar @ k / root_d, sbar.T @ q / root_d, a @ ybar",
+                  ["q̄ right", "k̄ right", "v̄ wrong"]),
+}
+
+
+@pytest.mark.parametrize("name", list(NETWORK_BUGS))
+def test_each_network_exercise_fails_its_classic_slip_with_the_verdict(tmp_path, stubs, name):
+    _, body, says = NETWORK_BUGS[name]
+    row = check_file(copy_and_fill(stubs, tmp_path, name, body))
+    assert row.status == "FAIL", row
+    for words in says:
+        assert words in row.message, (words, row.message)
+
+
+@pytest.mark.parametrize("name", list(NETWORK_BUGS))
+def test_each_network_exercise_is_graded_against_tinyaes_ops_not_its_own_solution(name):
+    """The reference composes tinyae's ops: the solution's backward is itself under test."""
+    spec = EXERCISES[name]
+    assert spec.reference is not None and spec.reference is not spec.op.apply

@@ -52,10 +52,33 @@ def _diagnosis(analytic, numeric, wrong, directional):
         if abs(low + 1) < 1e-5:
             return count + ": each is the right value with its sign flipped"
         return (count + f": each is {low:.6g} × the right value (analytic / numeric), a constant "
-                "factor too many or missing")
+                "factor too many or missing" + _counted_factor(low, analytic.shape))
+    zeros = int((usable & (analytic == 0)).sum())
+    if zeros:  # nothing at all reaches these elements in the hand-in: a whole path is absent
+        return (count + f"; {zeros} of them are exactly 0 in yours but not in the numeric "
+                "gradient: a path that reaches them is missing (a fan-out: through a normaliser "
+                "such as softmax's Σⱼ e^{zⱼ}, a mean, or a weight used twice)")
     return (count + f"; analytic / numeric varies from {low:.4g} to {high:.4g} over them: a "
             "factor that depends on the input is missing or extra (e.g. σ'(z) = y(1 − y)), a "
             "transpose, or a missing path")
+
+
+def _counted_factor(ratio, shape):
+    """' — 3 is the size of axis 0: …' when a constant ratio (or its inverse) is a count of the
+    input's elements: the classic sum-for-mean slip (or a 1/B forgotten or doubled)."""
+    if ratio == 0:
+        return ""
+    # analytic = 3 × numeric: a division by 3 is missing; analytic = numeric / 3: one too many
+    for factor, wording in ((ratio, "missing"), (1 / ratio, "too many")):
+        count = round(factor)
+        if count > 1 and abs(factor - count) < 1e-6 * count:
+            axes = [str(k) for k, n in enumerate(shape) if n == count]
+            what = (f"the size of axis {' or '.join(axes)}" if axes
+                    else "the number of elements" if count == numpy.prod(shape) else None)
+            if what:
+                return (f" — {count} is {what}: a division by that count {wording}, as when a "
+                        "sum and a mean are mixed up")
+    return ""
 
 
 def _label_name(label):

@@ -33,7 +33,7 @@ def check_folder(folder, timeout=60):
     limit, so a hand-in that exits, hangs, crashes or prints without end fails that exercise,
     saying why, and the others are still graded. A handed-out file that is missing or renamed
     is a failure naming it."""
-    folder = Path(folder)
+    folder = Path(folder).absolute()  # the child process runs elsewhere: a relative path breaks
     expected = _handed_out(folder)
     found = {}
     for path in sorted(folder.glob("*.py")):
@@ -127,7 +127,7 @@ def check_file(path):
 
     def fn(*xs):
         return student.apply(*xs, **spec.params)
-    fd = _guarded(lambda: _check_function(fn, inputs, EPS, ATOL, RTOL, None, SEED), path)
+    fd = _guarded(lambda: _check_function(fn, inputs, EPS, ATOL, RTOL, None, SEED, names), path)
     if wrong or not fd.ok:
         mismatch = (f"your {_bar(names[i])} (input {i}) at element {k} is {yours:.10g}; tinyae's "
                     f"{_class_name(spec.op)} gives {expected:.10g} for the same inputs and ȳ"
@@ -141,7 +141,8 @@ def check_file(path):
             f"second order needs a backward written with tinyae ops: your {_bar(detached[0])} "
             "is not built from tinyae ops on Tensors (it is a NumPy array, or made from .data), "
             "so it cannot be differentiated again. First order is fine."))
-    so = _guarded(lambda: _check_second_order(fn, inputs, EPS, ATOL, RTOL, None, SEED), path)
+    so = _guarded(lambda: _check_second_order(fn, inputs, EPS, ATOL, RTOL, None, SEED, names),
+                  path)
     return row._replace(second="ok" if so.ok else "FAIL",
                         message="" if so.ok else "second order: " + so.message)
 

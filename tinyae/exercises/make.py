@@ -16,6 +16,7 @@ from ..autograd import OPS, Function
 from ..io import replace_atomically
 from ..functional import col2im, conv2d, im2col
 from ..tensor import Tensor
+from . import networks
 
 
 # --- the one exercise that is not a single registered op: conv2d is a composition of them --------
@@ -72,6 +73,47 @@ EXERCISES = {
                        note="tinyae.functional's im2col and col2im may help (or loop in NumPy).",
                        reference=lambda x, w, padding: F.conv2d(x, w, padding=padding)),
 }
+
+
+def _one_hot(labels, classes):
+    return numpy.eye(classes)[labels]
+
+
+_NETWORK_DATA = numpy.random.default_rng(1)  # the fixed parameters below (targets, ε, a batch)
+EXERCISES.update({
+    "two_layer_net": Exercise(
+        networks.TwoLayerNet, _normal((4, 3), (5, 3), (5,), (2, 5), (2,)),
+        note="The whole network's backward at once: every error signal by hand, the chain rule "
+             "through the hidden layer h = σ(z₁)."),
+    "softmax_cross_entropy": Exercise(
+        networks.SoftmaxCrossEntropy, _normal((4, 3)),
+        dict(targets=_one_hot([0, 2, 1, 2], 3)),
+        note="The fan-out: log softmax(z)ₖ = zₖ − log Σⱼ e^{zⱼ}, and every zⱼ reaches L through "
+             "the normaliser too."),
+    "reparameterize": Exercise(
+        networks.Reparameterize, _normal((4, 2), (4, 2)),
+        dict(eps=_NETWORK_DATA.standard_normal((4, 2))),
+        note="ε is a constant here (drawn once): the gradient flows to μ and log σ² only."),
+    "vae_kl": Exercise(networks.GaussianKL, _normal((4, 2), (4, 2))),
+    "contractive_penalty": Exercise(
+        networks.ContractivePenalty, _normal((3, 5), (3,)),
+        dict(x=_NETWORK_DATA.uniform(0, 1, (4, 5))),
+        note="The batch x is fixed: the penalty is a function of the encoder's W and b. "
+             "Its gradient needs σ'' = σ'(1 − 2σ)."),
+    "tied_autoencoder": Exercise(
+        networks.TiedAutoencoder, _normal((4, 5), (3, 5), (3,), (5,)),
+        note="W is used twice, by the encoder and by the decoder: W̄ is the sum of both paths."),
+    "layer_norm": Exercise(
+        networks.LayerNorm, _normal((3, 5), (5,), (5,)), dict(eps=1e-5),
+        note="μ and σ² depend on every element of the row: x̄ has three paths per element."),
+    "attention": Exercise(
+        networks.Attention, _normal((4, 3), (4, 3), (4, 2)),
+        note="The softmax is row-wise (each query's weights over the keys)."),
+})
+for _spec_name in ("two_layer_net", "softmax_cross_entropy", "reparameterize", "vae_kl",
+                   "contractive_penalty", "tied_autoencoder", "layer_norm", "attention"):
+    _spec = EXERCISES[_spec_name]
+    EXERCISES[_spec_name] = _spec._replace(reference=networks.REFERENCES[_spec.op])
 HANDED_OUT = ".tinyae-exercises.json"  # the names `new` wrote, which `check` expects back
 SEED = 0  # every exercise's inputs and ȳ come from default_rng(SEED): the same in class and grading
 
@@ -125,7 +167,7 @@ def exercise_source(name, formulas=False, solution=False):
     if solution and not spec.solution:
         used |= set(_globals_used(op.backward))
     imports = ["import numpy as np", "", "import tinyae.functional as F",
-               "from tinyae import Function"] + _imports(op, sorted(used))
+               "from tinyae import Function, Tensor"] + _imports(op, sorted(used))
     where = Path(inspect.getfile(op)).resolve().relative_to(Path(__file__).resolve().parents[2])
     cls = _class_name(op)
     header = (f'"""Exercise {name}: the backward pass of {cls}.\n\n'
@@ -148,8 +190,9 @@ def _input_names(op):
 
 
 def _bar(symbol):
-    """x → x̄, a → ā (composed where Unicode has the letter, as one types it)."""
-    return unicodedata.normalize("NFC", symbol + "\u0304")
+    """x → x̄, a → ā, W1 → W̄1 (composed where Unicode has the letter, as one types it)."""
+    letters = symbol.rstrip("0123456789")
+    return unicodedata.normalize("NFC", letters + "\u0304") + symbol[len(letters):]
 
 
 def _docstring(spec, inputs, formulas):
@@ -163,10 +206,17 @@ def _docstring(spec, inputs, formulas):
              f"Exercise: write ``backward``. Given ȳ = ∂L/∂y (the error signal of the output, "
              f"y's shape), return {bars}{shapes}",
              "In this exercise " + ", ".join(f"{x} has shape {a.shape}" for x, a in xs.items())
-             + "".join(f"; self.{k} = {v!r}" for k, v in spec.params.items()) + "."]
+             + "".join(f"; self.{k} = {_shown(v)}" for k, v in spec.params.items()) + "."]
     lines += [spec.note] if spec.note else []
     wrapped = [statement] + [textwrap.fill(line, 92) if line else "" for line in lines[1:]]
     return '"""' + "\n".join(wrapped) + '"""\n'
+
+
+def _shown(value):
+    """A fixed parameter as the docstring states it: an array by its shape, a number as is."""
+    if isinstance(value, numpy.ndarray):
+        return f"a fixed array of shape {value.shape}"
+    return repr(value)
 
 
 def _statement(op):

@@ -42,7 +42,7 @@ def test_generation_is_deterministic_and_covers_the_ops(tmp_path, stubs):
     write(tmp_path / "again")
     for path in stubs.iterdir():
         assert (tmp_path / "again" / path.name).read_text() == path.read_text(), path.name
-    names = {p.stem for p in stubs.glob("*.py")}
+    names = {p.stem for p in stubs.glob("*.py")} - {"test_exercises"}  # the classroom pytest file
     assert names == set(EXERCISES)
     kinds = {"Sigmoid", "Tanh", "Exp", "Log", "ReLU", "Add", "Sum", "Mean", "MatMul", "Softmax",
              "LogSoftmax", "Conv2d",  # elementwise, broadcasting, reductions, matmul, softmax, conv
@@ -124,7 +124,8 @@ def test_cli_new_and_check_exit_codes(tmp_path, capsys):
     folder = tmp_path / "class"
     assert cli.main(["exercises", "new", str(folder), "--ops", "tanh,matmul"]) == 0
     assert sorted(p.name for p in folder.iterdir()) == [".tinyae-exercises.json", "README.md",
-                                                         "matmul.py", "tanh.py"]
+                                                         "matmul.py", "tanh.py",
+                                                         "test_exercises.py"]
     assert cli.main(["exercises", "new", str(folder), "--ops", "tanh"]) == 2
     assert "--force" in capsys.readouterr().err
     assert cli.main(["exercises", "new", str(folder), "--ops", "tanh", "--force"]) == 0
@@ -154,6 +155,10 @@ def test_the_report_in_the_docs_is_what_check_prints(tmp_path, stubs):
     report = exercises.format_table(exercises.check_folder(tmp_path / "handin"))
     docs = (Path(__file__).resolve().parents[1] / "docs" / "exercises.md").read_text()
     assert report + "\nexit status 1\n" in docs
+    for name, bug in (("mean", "missing factor"), ("bias_add", "wrong axis")):
+        write(tmp_path / name, [name])
+        fill(tmp_path / name / f"{name}.py", BUGS[bug][1])
+        assert exercises.format_table(exercises.check_folder(tmp_path / name)) + "\n" in docs
 
 
 # The exercises beyond single ops: each with the slip a class makes most, and the verdict it gets.

@@ -128,4 +128,29 @@ def test_names_can_be_given_and_a_varying_ratio_says_what_it_may_be():
                                           np.arange(2.0, 11.0).reshape(3, 3) ** 1.5],
                       names=["A", "B"])
     assert "input 0 (A, shape (3, 3))" in message and "varies from" in message
-    assert "a transpose" in message and "if the function is element-wise" in message
+    assert "a transpose" in message
+    assert "element-wise" not in message  # a matrix product: no one ȳ multiplies one element
+    assert "the function is element-wise here, so the ȳ that multiplies this element is" in \
+        _report(WrongSign.apply, [np.array([0.3, 1.0])])
+
+
+# docs/common_mistakes.md pastes these reports verbatim; they must stay what gradcheck says
+DOCUMENTED = {
+    "Cube": (Cube.apply, [np.array(2.0)]),
+    "WrongSign": (WrongSign.apply, [np.array([0.3, 1.0])]),
+    "NoTranspose": (NoTranspose.apply, [np.arange(1.0, 10.0).reshape(3, 3),
+                                        np.arange(2.0, 11.0).reshape(3, 3) ** 1.5]),
+    "BiasWrongAxis": (BiasWrongAxis.apply, [np.zeros((3, 3)), np.array([1.0, 2.0, 3.0])]),
+    "SquareNoFanOut": (SquareNoFanOut.apply, [np.array([0.5, 2.0])]),
+}
+
+
+def documented_reports():
+    return {name: _report(fn, inputs) for name, (fn, inputs) in DOCUMENTED.items()}
+
+
+def test_the_reports_in_common_mistakes_are_what_gradcheck_says():
+    from pathlib import Path
+    page = (Path(__file__).resolve().parents[1] / "docs" / "common_mistakes.md").read_text()
+    for name, report in documented_reports().items():
+        assert f"\n{report}\n" in page, name

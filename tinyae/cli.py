@@ -140,27 +140,11 @@ def cmd_gradcheck(args):
 
 # --- exercises -------------------------------------------------------------------------------
 def cmd_exercises(args):
-    from . import exercises
-    if args.action == "new":
-        names = [n.strip() for n in args.ops.split(",") if n.strip()] if args.ops else None
-        try:
-            paths = exercises.write(args.dir, names, force=args.force, formulas=args.formulas,
-                                    solutions=args.solutions)
-        except (ValueError, FileExistsError, NotADirectoryError) as err:
-            raise UsageError(str(err)) from None
-        except OSError as err:  # an unwritable folder, a full disk: nothing half-written stays
-            raise UsageError(f"cannot write the exercises into {args.dir} "
-                             f"({err.strerror or err}); choose a folder you can write to") from None
-        print(f"wrote {len(paths) - 1} exercise(s) and README.md to {args.dir}: "
-              f"{', '.join(p.name for p in paths[:-1])}")
-        return 0
-    if not Path(args.dir).is_dir():
-        raise UsageError(f"{args.dir} is not a folder; give the folder of the exercise files")
-    rows = exercises.check_folder(args.dir)
-    if not rows:
-        raise UsageError(f"no exercise files in {args.dir} (made by `tinyae exercises new`)")
-    print(exercises.format_table(rows))
-    return 0 if all(r.status in ("ok", "extra") for r in rows) else 1
+    from .exercises import command
+    try:
+        return command.run(args)
+    except command.ExerciseUsageError as err:
+        raise UsageError(str(err)) from None
 
 
 # --- train -----------------------------------------------------------------------------------
@@ -317,22 +301,8 @@ def make_parser():
     p.add_argument("--first-order", action="store_true", help="skip the second-order checks")
     p.set_defaults(run=cmd_gradcheck)
 
-    p = sub.add_parser("exercises", help="backprop exercises for a class: write them, grade them")
-    actions = p.add_subparsers(dest="action", metavar="ACTION")
-    actions.required = True
-    new = actions.add_parser("new", help="write one file per op (its backward to fill in) and a README")
-    new.add_argument("dir", help="the folder to write (new or empty, unless --force)")
-    new.add_argument("--ops", help="comma-separated exercises (default: all of them), from: "
-                     "sigmoid, tanh, exp, log, relu, bias_add, sum, mean, matmul, softmax, "
-                     "log_softmax, conv2d")
-    new.add_argument("--force", action="store_true", help="write into a non-empty folder")
-    new.add_argument("--formulas", action="store_true",
-                     help="keep the backward formula in each docstring (an easier exercise)")
-    new.add_argument("--solutions", action="store_true",
-                     help="the instructor's copy: each backward filled in with tinyae's own")
-    check = actions.add_parser("check", help="grade a folder of exercises; exit 1 if any fails")
-    check.add_argument("dir", help="the folder of the exercise files")
-    p.set_defaults(run=cmd_exercises)
+    from .exercises.command import add_parser as add_exercises_parser
+    add_exercises_parser(sub).set_defaults(run=cmd_exercises)
 
     p = sub.add_parser("train", help="train a built-in autoencoder on MNIST or Fashion-MNIST",
                        description=zoo.describe(MODELS), formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -231,14 +231,31 @@ def _compare_values(evaluate, targets, eps, atol, rtol, directional, seed):
             return _Outcome(False, worst, _report(label, use_directions, k, analytic[k],
                                                   numeric[k], allowed[k])
                             + _diagnosis(analytic, numeric, error > allowed, use_directions)
-                            + _ybar_note(scalar, ybar, y.shape, x.shape, k, use_directions,
-                                         _label_name(label))
+                            + _ybar_note(scalar, ybar, y.shape, k, use_directions,
+                                         _label_name(label),
+                                         _moves_only_its_own_output(evaluate, x, k, y.shape))
                             + (f" Your Function(s) in this computation: {', '.join(yours)}."
                                if yours else ""))
     return _Outcome(True, worst, "")
 
 
 _EPS64 = float(numpy.finfo(numpy.float64).eps)
+
+
+def _moves_only_its_own_output(evaluate, x, index, y_shape):
+    """Whether nudging x[index] moves y[index] alone (an element-wise function there): only then
+    does one element of ȳ multiply this element, and the report may say which."""
+    if tuple(y_shape) != tuple(x.shape):
+        return False
+    flat, i = x.data.reshape(-1), int(numpy.ravel_multi_index(index, x.shape))
+    original = flat[i].item()
+    before = numpy.array(backend.to_numpy(evaluate().data))
+    flat[i] = original + 1e-3
+    after = numpy.array(backend.to_numpy(evaluate().data))
+    flat[i] = original
+    moved = after != before
+    moved.reshape(-1)[i] = False
+    return not moved.any()
 
 
 def _elementwise(difference, x):

@@ -87,15 +87,16 @@ def _label_name(label):
     return inside.split(",", 1)[0] if inside and not inside.startswith("shape") else "x"
 
 
-def _ybar_note(scalar, ybar, y_shape, x_shape, index, directional, name="x"):
-    """Which ȳ the numbers above were multiplied by."""
+def _ybar_note(scalar, ybar, y_shape, index, directional, name="x", elementwise=False):
+    """Which ȳ the numbers above were multiplied by (for an element-wise function, the one
+    element of ȳ that multiplies this element)."""
     if scalar:
         return f". The output is a scalar, so ȳ = 1: these are ∂y/∂{name} themselves."
     note = (f". The output has shape {tuple(y_shape)}, so both sides are of ⟨ȳ, y⟩ for a random "
             f"ȳ (a check of the whole vector-Jacobian product ȳ ∂y/∂{name})")
-    if not directional and tuple(y_shape) == tuple(x_shape):
-        note += (f"; if the function is element-wise, the ȳ that multiplies this element is "
-                 f"{float(ybar[index]):.6g}")
+    if not directional and elementwise:
+        note += (f"; the function is element-wise here, so the ȳ that multiplies this element "
+                 f"is {float(ybar[index]):.6g}")
     return note + "."
 
 

@@ -1,6 +1,7 @@
 """Grading a folder of exercise files: ``check_folder``, ``check_file``, ``format_table``."""
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -27,14 +28,15 @@ Row.__doc__ = ("One line of the report: status 'ok' | 'FAIL' | 'not done' | 'err
 EPS, ATOL, RTOL = 1e-6, 1e-8, 1e-6  # gradcheck's defaults
 
 
-def check_folder(folder, timeout=60):
-    """Grade a hand-in: one row per exercise handed out (the list ``new`` wrote; without it, the
-    files with an ``EXERCISE = ...`` line). Each file is graded in a child process with a time
-    limit, so a hand-in that exits, hangs, crashes or prints without end fails that exercise,
-    saying why, and the others are still graded. A handed-out file that is missing or renamed
-    is a failure naming it."""
+def check_folder(folder, timeout=60, memory_mb=2048, expected=None):
+    """Grade a hand-in: one row per exercise handed out (``expected``, else the list ``new``
+    wrote into the folder; without either, the files with an ``EXERCISE = ...`` line). Each file
+    is graded in a child process with a time and a memory limit, so a hand-in that exits,
+    hangs, crashes, allocates or prints without end fails that exercise, saying why, and the
+    others are still graded. A handed-out file that is missing or renamed is a failure naming
+    it."""
     folder = Path(folder).absolute()  # the child process runs elsewhere: a relative path breaks
-    expected = _handed_out(folder)
+    expected = expected if expected is not None else _handed_out(folder)
     found = {}
     for path in sorted(folder.glob("*.py")):
         if not path.is_file():
@@ -63,7 +65,7 @@ def check_folder(folder, timeout=60):
         elif isinstance(item, Row):
             rows.append(item)
         else:
-            rows.append(_check_in_child(item, timeout))
+            rows.append(_check_in_child(item, timeout, memory_mb))
     return rows
 
 
@@ -76,17 +78,30 @@ def _handed_out(folder):
     return [n for n in names if isinstance(n, str)]
 
 
-def _check_in_child(path, timeout):
-    """``check_file(path)`` in a fresh Python process, within ``timeout`` seconds; whatever the
-    hand-in does (sys.exit, os._exit, an endless loop, a crash, megabytes of print), a Row."""
+def _limit_memory(megabytes):
+    """The child's address space capped (POSIX): an allocation past it is a MemoryError in the
+    hand-in, graded as that exercise's error, not the grading machine swapping."""
+    def limit():
+        import resource
+        cap = megabytes * 2 ** 20
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    return limit if megabytes and os.name == "posix" else None
+
+
+def _check_in_child(path, timeout, memory_mb=2048):
+    """``check_file(path)`` in a fresh Python process, within ``timeout`` seconds and
+    ``memory_mb`` of memory; whatever the hand-in does (sys.exit, os._exit, an endless loop, a
+    crash, megabytes of print, gigabytes of arrays), a Row."""
     with tempfile.TemporaryDirectory() as work:
         result = Path(work) / "row.json"
         command = [sys.executable, "-c", "import sys; from tinyae.exercises.check import "
                    "_grade_to_file; _grade_to_file(sys.argv[1], sys.argv[2])", str(path), str(result)]
+        # one BLAS thread: the exercises are tiny, and the memory cap counts every thread's stack
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         try:
             done = subprocess.run(command, cwd=work, stdin=subprocess.DEVNULL,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  timeout=timeout)
+                                  timeout=timeout, env=env, preexec_fn=_limit_memory(memory_mb))
         except subprocess.TimeoutExpired:
             return _problem("error", f"{path.name} did not finish within {timeout:g} s (an endless "
                             "loop in the backward or at import?)")._replace(exercise=path.stem)
@@ -111,7 +126,12 @@ def check_file(path):
         module = _load(path)
     except Exception as err:  # noqa: BLE001  (a broken hand-in is a result, not a crash)
         return _problem("error", _student_line(path, err))._replace(exercise=path.stem)
-    spec = EXERCISES.get(getattr(module, "EXERCISE", None))
+    claimed = getattr(module, "EXERCISE", None)
+    spec = EXERCISES.get(claimed)
+    if isinstance(claimed, str) and spec is None:
+        return _problem("error", f"{path.name} is exercise {claimed!r}, which this tinyae does "
+                        "not have: it was written by another tinyae version (grade it with that "
+                        "version, or hand out a new sheet)")._replace(exercise=path.stem)
     student = getattr(module, _class_name(spec.op), None) if spec else None
     if student is None:
         return _problem("error", f"{path.name} has no EXERCISE line naming an exercise, or no "
@@ -131,7 +151,8 @@ def check_file(path):
     if wrong or not fd.ok:
         mismatch = (f"your {_bar(names[i])} (input {i}) at element {k} is {yours:.10g}; tinyae's "
                     f"{_class_name(spec.op)} gives {expected:.10g} for the same inputs and ȳ"
-                    f"{_verdicts(names, xbars, ref_xbars)}\n")
+                    f"{_verdicts(names, xbars, ref_xbars)}"
+                    f"{_transposed_operand(spec, inputs, names, xbars, ref_xbars)}\n")
         return row._replace(status="FAIL", message=(mismatch if wrong else "")
                             + "finite differences: " + (fd.message if not fd.ok else "agree"))
     detached = [n for n, x, r in zip(names, xbars, ref_xbars)
@@ -224,6 +245,29 @@ def _verdicts(names, xbars, ref_xbars):
         parts.append(f"{_bar(name)} wrong ({int(bad.sum())} of {bad.size} elements)" if bad.any()
                      else f"{_bar(name)} right")
     return "; " + ", ".join(parts)
+
+
+def _transposed_operand(spec, inputs, names, xbars, ref_xbars):
+    """'. Your ā is what the right formula gives with b transposed: …' when a wrong x̄ equals
+    the reference's x̄ at the same point but with one square matrix input transposed: the
+    forgotten (or extra) ᵀ of Ā = Ȳ Bᵀ, told apart from every other slip by recomputing."""
+    found = []
+    for j, a in enumerate(inputs):
+        if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] < 2:
+            continue
+        swapped = [x.T.copy() if n == j else x for n, x in enumerate(inputs)]
+        refs = [Tensor(x, requires_grad=True) for x in swapped]
+        y = (spec.reference or spec.op.apply)(*refs, **spec.params)
+        ybar = Tensor(numpy.random.default_rng(SEED).standard_normal(y.shape), copy=False)
+        other = grad(y, refs, grad_outputs=ybar, allow_unused=True)
+        for i, (mine, theirs, right) in enumerate(zip(xbars, other, ref_xbars)):
+            mine = numpy.asarray(getattr(mine, "data", mine), dtype="float64")
+            if (theirs is not None and i != j and not numpy.allclose(mine, right.data)
+                    and numpy.allclose(mine, theirs.data, rtol=RTOL, atol=ATOL)):
+                found.append(f". Your {_bar(names[i])} is what the right formula gives with "
+                             f"{names[j]} transposed: a ᵀ on {names[j]} is missing (or extra) "
+                             f"in your {_bar(names[i])}")
+    return "".join(found)
 
 
 def _guarded(check, path):

@@ -169,3 +169,18 @@ def test_a_handin_of_another_version_is_a_row_saying_so(tmp_path):
     path.write_text(path.read_text().replace('EXERCISE = "sigmoid"', 'EXERCISE = "sinh"'))
     row, = exercises.check_folder(tmp_path / "h")
     assert row.status == "error" and "another tinyae version" in row.message
+
+
+def test_notebook_sheets_are_graded_and_check_themselves_in_their_last_cell(tmp_path):
+    exercises.write(tmp_path / "solved", ["sigmoid", "vae_kl"], solutions=True, notebooks=True)
+    rows = exercises.check_folder(tmp_path / "solved")
+    assert [(r.exercise, r.status, r.second) for r in rows] == [("sigmoid", "ok", "ok"),
+                                                                ("vae_kl", "ok", "ok")]
+    exercises.write(tmp_path / "sheet", ["sigmoid"], notebooks=True)
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    notebook = nbformat.read(tmp_path / "sheet" / "sigmoid.ipynb", as_version=4)
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path / "sheet")}}).execute()
+    said = "".join(o.get("text", "") for o in notebook.cells[-1].outputs)
+    assert "sigmoid   not done" in said and "0 of 1 exercises pass" in said

@@ -38,8 +38,8 @@ def check_folder(folder, timeout=60, memory_mb=2048, expected=None):
     folder = Path(folder).absolute()  # the child process runs elsewhere: a relative path breaks
     expected = expected if expected is not None else _handed_out(folder)
     found = {}
-    for path in sorted(folder.glob("*.py")):
-        if not path.is_file():
+    for path in sorted(folder.glob("*.py")) + sorted(folder.glob("*.ipynb")):
+        if not path.is_file() or path.stem in found:
             continue  # a folder named like a file, a dangling link: not a hand-in file
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
@@ -47,7 +47,7 @@ def check_folder(folder, timeout=60, memory_mb=2048, expected=None):
             found[path.stem] = _problem("error", f"{path.name} cannot be read ({err.strerror or err})"
                                         )._replace(exercise=path.stem)
             continue
-        if "\nEXERCISE = " in text or (expected and path.stem in expected):
+        if "EXERCISE = " in text or (expected and path.stem in expected):
             found[path.stem] = path
     names = list(expected or [])
     names += sorted((n for n in found if n not in names),
@@ -119,9 +119,11 @@ def _grade_to_file(path, out):
 
 
 def check_file(path):
-    """Grade one student file: x̄ against tinyae's op, then finite differences, then (bonus) the
-    second order; a ``Row``."""
+    """Grade one student file (a .py, or a notebook sheet's .ipynb): x̄ against tinyae's op,
+    then finite differences, then (bonus) the second order; a ``Row``."""
     path = Path(path).resolve()
+    if path.suffix == ".ipynb":
+        return _check_notebook_file(path)
     try:
         module = _load(path)
     except Exception as err:  # noqa: BLE001  (a broken hand-in is a result, not a crash)
@@ -166,6 +168,37 @@ def check_file(path):
                   path)
     return row._replace(second="ok" if so.ok else "FAIL",
                         message="" if so.ok else "second order: " + so.message)
+
+
+CHECK_CELL_MARK = "check_notebook("  # the sheet's last cell, which is not part of the answer
+
+
+def notebook_code(path):
+    """The code cells of a notebook sheet, joined into one module (the check cell left out)."""
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+               for c in cells if c.get("cell_type") == "code"]
+    return "\n\n".join(src for src in sources if CHECK_CELL_MARK not in src) + "\n"
+
+
+def _check_notebook_file(path):
+    """Grade a notebook sheet: its code cells written out as NAME.py beside a copy, graded."""
+    try:
+        code = notebook_code(path)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        return _problem("error", f"{path.name} is not a readable notebook ({err}); open it in "
+                        "Jupyter and save it again")._replace(exercise=path.stem)
+    with tempfile.TemporaryDirectory() as work:
+        script = Path(work) / f"{path.stem}.py"
+        script.write_text(code, encoding="utf-8")
+        row = check_file(script)
+    return row._replace(exercise=path.stem, message=row.message.replace(
+        f"{path.stem}.py, line", f"{path.name} (its code cells joined), line"))
+
+
+def check_notebook(path):
+    """The check cell of a notebook sheet: grade the notebook (as saved) and print its row."""
+    print(format_table([check_file(path)]))
 
 
 def _load(path):

@@ -30,6 +30,8 @@ def add_parser(sub):
                      help="keep the backward formula in each docstring (an easier exercise)")
     new.add_argument("--solutions", action="store_true",
                      help="the instructor's copy: each backward filled in with tinyae's own")
+    new.add_argument("--notebooks", action="store_true",
+                     help="each exercise as a Jupyter notebook, its check in the last cell")
     check = actions.add_parser("check", help="grade a folder of exercises; exit 1 if any fails")
     check.add_argument("dir", help="the folder of the exercise files")
     check.add_argument("--gradescope", metavar="PATH",
@@ -58,7 +60,7 @@ def _new(args):
     names = [n.strip() for n in args.ops.split(",") if n.strip()] if args.ops else None
     try:
         paths = write(args.dir, names, force=args.force, formulas=args.formulas,
-                      solutions=args.solutions)
+                      solutions=args.solutions, notebooks=args.notebooks)
     except (ValueError, FileExistsError, NotADirectoryError) as err:
         raise ExerciseUsageError(str(err)) from None
     except OSError as err:  # an unwritable folder, a full disk: nothing half-written stays

@@ -128,12 +128,32 @@ def check_names(names):
 
 
 # --- writing the files --------------------------------------------------------------------------
-def write(folder, names=None, force=False, formulas=False, solutions=False):
+def notebook_source(name, formulas=False, solution=False):
+    """The exercise as a Jupyter notebook (nbformat 4): what it is, the file's code in one cell
+    to complete, and a last cell that checks it as ``tinyae exercises check`` does."""
+    def cell(kind, text):
+        extra = {"execution_count": None, "outputs": []} if kind == "code" else {}
+        return {"cell_type": kind, "metadata": {}, "source": text.splitlines(keepends=True),
+                **extra}
+    source = exercise_source(name, formulas, solution)
+    cells = [cell("markdown", f"# Exercise `{name}`\n\nComplete `backward` in the next cell, "
+                              "save the notebook, then run the last cell to check it."),
+             cell("code", source),
+             cell("code", "# Check: grades this notebook as saved (save it first), as "
+                          "`tinyae exercises check` does\nfrom tinyae.exercises.check import "
+                          f"check_notebook\ncheck_notebook(\"{name}.ipynb\")\n")]
+    return json.dumps({"cells": cells, "metadata": {"kernelspec": {
+        "display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4, "nbformat_minor": 5}, indent=1, ensure_ascii=False) + "\n"
+
+
+def write(folder, names=None, force=False, formulas=False, solutions=False, notebooks=False):
     """Write one ``NAME.py`` per exercise and a README.md into ``folder``; the paths written.
 
     An existing non-empty folder is refused (FileExistsError) unless ``force``. ``formulas`` keeps
     the whole docstring (the backward formula too: an exercise in turning maths into code);
-    ``solutions`` writes the op's own backward instead of the stub (the instructor's copy)."""
+    ``solutions`` writes the op's own backward instead of the stub (the instructor's copy);
+    ``notebooks`` writes each exercise as ``NAME.ipynb`` (the check in its last cell)."""
     names = check_names(names or list(EXERCISES))
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
@@ -144,7 +164,12 @@ def write(folder, names=None, force=False, formulas=False, solutions=False):
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name in names:
-        paths.append(_write_whole(folder / f"{name}.py", exercise_source(name, formulas, solutions)))
+        if notebooks:
+            paths.append(_write_whole(folder / f"{name}.ipynb",
+                                      notebook_source(name, formulas, solutions)))
+        else:
+            paths.append(_write_whole(folder / f"{name}.py",
+                                      exercise_source(name, formulas, solutions)))
     paths.append(_write_whole(folder / "README.md", readme(names)))
     _write_whole(folder / "test_exercises.py", CLASSROOM_TESTS)
     # The list handed out: `exercises check` grades against it, so a deleted or renamed file

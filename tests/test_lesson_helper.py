@@ -79,8 +79,22 @@ def test_cupy_backend_without_gpu_says_why(tmp_path, capsys):
     assert backend.get_backend() == "numpy"
 
 
+def _fake_kernel(monkeypatch):
+    """A running IPython kernel, as Jupyter has one: get_ipython() with a .kernel."""
+    ipython = types.ModuleType("IPython")
+    ipython.get_ipython = lambda: types.SimpleNamespace(kernel=object())
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+
+
+def test_a_process_that_merely_imported_ipykernel_is_no_notebook(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))  # a test runner
+    monkeypatch.setattr(sys, "argv", ["lessons/07_encoder_838.py"])
+    monkeypatch.chdir(tmp_path)
+    assert Lesson(7, "Some title", claim="c", argv=[]).out == Path("out/07_encoder_838")
+
+
 def test_in_a_notebook_the_kernel_flags_are_ignored(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    _fake_kernel(monkeypatch)
     monkeypatch.setattr(sys, "argv", ["ipykernel_launcher.py", "-f", "kernel.json", "--quick"])
     monkeypatch.chdir(tmp_path)
     lesson = Lesson(99, "Notebook", claim="c")  # no lessons/99_*.py: named from the title
@@ -88,7 +102,7 @@ def test_in_a_notebook_the_kernel_flags_are_ignored(tmp_path, monkeypatch):
 
 
 def test_in_a_notebook_the_folder_is_named_as_the_script(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    _fake_kernel(monkeypatch)
     monkeypatch.setattr(sys, "argv", ["ipykernel_launcher.py", "-f", "kernel.json"])
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     monkeypatch.setenv("TINYAE_QUICK", "1")  # how a notebook chooses quick mode

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import tinyae
+from tinyae import Tensor
 import tinyae.nn as nn
 import tinyae.io
 
@@ -117,7 +118,8 @@ def test_state_dict_is_a_copy_and_round_trips():
     b.encoder.weight.data[...] = 0
     state = a.state_dict()
     assert list(state) == ["encoder.weight", "encoder.bias", "decoder.weight", "decoder.bias"]
-    assert all(isinstance(v, np.ndarray) for v in state.values())
+    assert all(isinstance(v, Tensor) and not v.requires_grad for v in state.values())  # PyTorch's
+    assert state["encoder.weight"].clone().shape == a.encoder.weight.shape  # sd[k].clone(), as in a PyTorch port
     state["encoder.bias"][...] = 7  # editing the copy leaves the model alone
     assert not np.any(a.encoder.bias.data == 7)
     a.encoder.bias.data[...] = 7

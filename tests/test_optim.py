@@ -17,6 +17,8 @@ CASES = [
     ("SGD", dict(lr=0.1, momentum=0.8, nesterov=True, weight_decay=0.05)),
     ("Adagrad", dict(lr=0.1)),
     ("Adagrad", dict(lr=0.1, weight_decay=0.05)),
+    ("Adadelta", dict(lr=1.0)),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.05)),
     ("RMSprop", dict(lr=0.01)),
     ("RMSprop", dict(lr=0.01, alpha=0.9, momentum=0.5, weight_decay=0.05)),
     ("Adam", dict(lr=0.01)),
@@ -32,9 +34,10 @@ def reference(name, kw, theta, grads):
     lr, wd = kw["lr"], kw.get("weight_decay", 0.01 if name == "AdamW" else 0)
     mu, tau, alpha = kw.get("momentum", 0), kw.get("dampening", 0), kw.get("alpha", 0.99)
     b1, b2 = kw.get("betas", (0.9, 0.999))
-    eps = kw.get("eps", {"Adagrad": 1e-10}.get(name, 1e-8))
+    eps = kw.get("eps", {"Adagrad": 1e-10, "Adadelta": 1e-6}.get(name, 1e-8))
     theta, out = theta.copy(), []
     m = v = s = b = None
+    u = np.zeros_like(theta)
     for t, g in enumerate(grads, start=1):
         if name == "AdamW":
             theta = theta - lr * wd * theta
@@ -48,6 +51,12 @@ def reference(name, kw, theta, grads):
         elif name == "Adagrad":
             s = g ** 2 if s is None else s + g ** 2
             theta = theta - lr * g / (np.sqrt(s) + eps)
+        elif name == "Adadelta":
+            rho = kw.get("rho", 0.9)
+            v = (1 - rho) * g ** 2 if v is None else rho * v + (1 - rho) * g ** 2
+            d = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+            u = rho * u + (1 - rho) * d ** 2
+            theta = theta - lr * d
         elif name == "RMSprop":
             v = (1 - alpha) * g ** 2 if v is None else alpha * v + (1 - alpha) * g ** 2
             d = g / (np.sqrt(v) + eps)

@@ -151,6 +151,7 @@ def test_training_with_param_groups_and_a_schedule():
     tinyae.manual_seed(0)
     nn = tinyae.nn
     weights = nn.Sequential(nn.Linear(5, 3), nn.Tanh(), nn.Linear(3, 5), nn.Sigmoid()).state_dict()
+    weights = {k: v.numpy() for k, v in weights.items()}  # tinyae Tensors → arrays for torch
     ours, theirs = both(train_autoencoder, weights, X[:, :5])
     assert_same(ours, theirs, rtol=1e-6, atol=1e-9)
 
@@ -310,7 +311,7 @@ def test_pytorch_examples_vae_runs_unchanged():
     scope = {"torch": tinyae, "nn": tinyae.nn, "F": tinyae.nn.functional}
     exec(VAE_SOURCE, scope)
     tinyae.manual_seed(0)
-    weights = scope["VAE"]().state_dict()
+    weights = {k: v.numpy() for k, v in scope["VAE"]().state_dict().items()}
     images = np.random.default_rng(1).random((16, 1, 28, 28)).astype(np.float32)
     eps = np.random.default_rng(2).standard_normal((16, 20)).astype(np.float32)
     ours, theirs = both(pytorch_examples_vae, weights, images, eps)
@@ -318,3 +319,17 @@ def test_pytorch_examples_vae_runs_unchanged():
     # thread count, so one weight in 313,600 can differ by ~1.6e-6 (main fails at 1e-6 with
     # OPENBLAS_NUM_THREADS=1, as inside the full suite after a lesson limits the threads)
     assert_same(ours, theirs, rtol=2e-5, atol=1e-5)
+
+
+def test_adadelta_steps_as_pytorchs():
+    rng = np.random.default_rng(0)
+    theta, grads = rng.standard_normal((3, 4)), [rng.standard_normal((3, 4)) for _ in range(5)]
+    p = tinyae.Tensor(theta.copy(), requires_grad=True)
+    ours = tinyae.optim.Adadelta([p], lr=0.7, rho=0.85, weight_decay=0.1)
+    q = torch.tensor(theta.copy(), requires_grad=True)
+    theirs = torch.optim.Adadelta([q], lr=0.7, rho=0.85, weight_decay=0.1)
+    for g in grads:
+        p.grad, q.grad = tinyae.Tensor(g.copy()), torch.tensor(g.copy())
+        ours.step()
+        theirs.step()
+    np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-12, atol=1e-15)

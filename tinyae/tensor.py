@@ -32,6 +32,7 @@ class Tensor:
     """
     __array_priority__ = 100  # so that ndarray + Tensor calls Tensor.__radd__
     _retains_grad = False     # see retain_grad()
+    _readers = ()             # weak references to the recorded ops that read this tensor
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None, copy=True):
         # copy=False (``from_numpy``, and ops wrapping the arrays they just computed) shares.
@@ -181,6 +182,15 @@ class Tensor:
     def dim(self):
         return self.data.ndim
 
+    def copy(self):
+        """Deprecated: a NumPy spelling, kept because ``state_dict()`` values were NumPy arrays
+        before they were Tensors; write ``.clone()`` (a copy in the graph) or ``.detach().clone()``."""
+        import warnings
+        warnings.warn("Tensor.copy() is deprecated: state_dict() values are Tensors now, as in "
+                      "PyTorch; write .clone() (or .numpy().copy() for a NumPy array)",
+                      DeprecationWarning, stacklevel=2)
+        return Tensor(self.data, copy=True)
+
     def detach(self):
         """A new leaf sharing this tensor's data (no copy) that no gradient flows through."""
         return Tensor(self.data, copy=False)
@@ -232,32 +242,43 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
-    # --- in-place arithmetic: w -= lr * w.grad under no_grad() -----------------------------
-    def _inplace(self, other, op):
-        """Change ``self.data`` in place. Allowed only where no graph is recorded (inside
-        ``no_grad()``, or when neither side requires grad); the version counter then lets
-        backward notice if an op that used the old values is still waiting for its backward."""
+    # --- in-place ops: w -= lr * w.grad under no_grad(), and c += 1 inside a computation -----
+    def _inplace(self, other, change, recorded):
+        """Change this tensor in place: ``change(array, other)`` does it to the array. While a
+        graph is recorded and either side requires grad, it is recorded instead, as PyTorch
+        records an in-place op: ``recorded(old, other)`` computes the new value out of place
+        from ``old``, a Tensor that takes over this tensor's node (the ops that read the old
+        value keep it, so their backward sees what they saw), and this tensor becomes the new
+        node. A leaf that requires grad cannot change in place while recorded (PyTorch's rule).
+        Elsewhere the version counter lets backward notice a changed value it still needs."""
         involved = self.requires_grad or getattr(other, "requires_grad", False)
-        if autograd.is_grad_enabled() and involved:
-            what = ("a leaf tensor that requires grad" if self.is_leaf and self.requires_grad
-                    else "a tensor in the graph")
+        if not (autograd.is_grad_enabled() and involved):
+            change(self.data, other.data if isinstance(other, Tensor) else other)
+            self._version += 1
+            return self
+        if self.is_leaf and self.requires_grad:
             raise RuntimeError(
-                f"in-place arithmetic on {what} while grad is recorded: tinyae records no in-place "
-                "ops. For an update by hand write it inside `with tinyae.no_grad():` (as PyTorch "
-                "does: w -= lr * w.grad); inside a computation write x = x + … (a new node).")
-        op(self.data, other.data if isinstance(other, Tensor) else other)  # the array's own a += b
-        self._version += 1
+                "in-place change of a leaf tensor that requires grad while grad is recorded: its "
+                "value is what the gradient is taken with respect to. For an update by hand "
+                "write it inside `with tinyae.no_grad():` (as in PyTorch: w -= lr * w.grad); "
+                "for a new value write x = x + … (a new tensor).")
+        old = Tensor.__new__(Tensor)
+        old.__dict__.update(self.__dict__)
+        autograd.hand_over(self, old)
+        new = recorded(old, old if other is self else other)  # z += z: both sides the old z
+        autograd.hand_over(new, self)
+        self._data, self._creator, self.requires_grad = new._data, new._creator, new.requires_grad
+        self._version = 0  # a new node: the ops that saw the old values now hold ``old``
         return self
 
-    def __iadd__(self, other): return self._inplace(other, operator.iadd)
-    def __isub__(self, other): return self._inplace(other, operator.isub)
-    def __imul__(self, other): return self._inplace(other, operator.imul)
-    def __itruediv__(self, other): return self._inplace(other, operator.itruediv)
+    def __iadd__(self, other): return self._inplace(other, operator.iadd, operator.add)
+    def __isub__(self, other): return self._inplace(other, operator.isub, operator.sub)
+    def __imul__(self, other): return self._inplace(other, operator.imul, operator.mul)
+    def __itruediv__(self, other): return self._inplace(other, operator.itruediv, operator.truediv)
     add_, sub_, mul_, div_ = __iadd__, __isub__, __imul__, __itruediv__
 
-    def zero_(self): return self._inplace(0, _fill)
-    def copy_(self, src): return self._inplace(src, _fill)
-
+    def zero_(self): return self._inplace(0, _fill, lambda old, _: old * 0)
+    def copy_(self, src): return self._inplace(src, _fill, lambda old, new: old * 0 + new)
 
     def backward(self, ybar=None, retain_graph=False, create_graph=False):
         """Backpropagate from this tensor: fill ``.grad`` (x̄) of every leaf that needs it.

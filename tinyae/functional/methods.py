@@ -32,6 +32,12 @@ class _Methods:
     def __abs__(self): return E.abs(self)
     def __getitem__(self, index): return S.getitem(self, index)
 
+    def __setitem__(self, index, value):
+        """x[index] = value, in place; recorded in the graph where it must be (Tensor._inplace)."""
+        index = S.as_index(self, index)
+        self._inplace(value, lambda array, v: array.__setitem__(index, v),
+                      lambda old, v: S.setitem(old, index, v))
+
     def sum(self, axis=None, keepdims=False, **dim): return R.sum(self, axis=axis, keepdims=keepdims, **dim)
     def mean(self, axis=None, keepdims=False, **dim): return R.mean(self, axis=axis, keepdims=keepdims, **dim)
     def var(self, axis=None, keepdims=False, ddof=0, **dim):

@@ -107,6 +107,38 @@ class ScatterAdd(Function):
         return GetItem.apply(ybar, index=self.index)
 
 
+def _setitem_sample(rng, shape):
+    x = S.normal(rng, shape)
+    index = (slice(None, None, 2),) + ((Ellipsis, int(rng.integers(0, shape[-1])))
+                                       if len(shape) > 1 else ())
+    return (x, S.normal(rng, x[index].shape)), {"index": index}
+
+
+@register(_setitem_sample)
+class SetItem(Function):
+    """y = x with y[index] = v (``x[index] = v`` on a tensor in the graph, recorded);
+    x̄ = ȳ with 0 at index (those values were overwritten), v̄ = ȳ[index]"""
+    def forward(self, x, v):
+        if not _is_basic(self.index) and len(set(_flat_index(self.index, x.shape))) < \
+                len(_flat_index(self.index, x.shape)):
+            raise ValueError("x[index] = v with an index that repeats an element: which value "
+                             "is kept is undefined; give each element once")
+        y = x.copy()
+        y[self.index] = v
+        return y
+
+    def backward(self, ybar):
+        kept = backend.get_array_module(ybar.data).ones(self.inputs[0].shape, dtype=ybar.dtype)
+        kept[self.index] = 0  # a 0/1 mask: a constant factor (see Function's docstring)
+        return ybar * Tensor(kept, copy=False), GetItem.apply(ybar, index=self.index)
+
+
+def _flat_index(index, shape):
+    """The flat positions an advanced index picks (to find repeats)."""
+    import numpy
+    return numpy.arange(int(numpy.prod(shape))).reshape(shape)[index].reshape(-1).tolist()
+
+
 def _is_basic(index):
     """True for NumPy's basic indexing: ints, slices, Ellipsis and None (a view of x)."""
     parts = index if isinstance(index, tuple) else (index,)
@@ -194,12 +226,22 @@ def broadcast_to(x, shape):
     return BroadcastTo.apply(x, shape=tuple(shape))
 
 
-def getitem(x, index):
+def setitem(x, index, value):
+    """x with x[index] = value, out of place (what ``x[index] = value`` records in the graph)."""
+    return SetItem.apply(x, value, index=index)
+
+
+def as_index(x, index):
+    """An index for x's array: a Tensor's array, a list as an array."""
     if isinstance(index, Tensor):
-        index = index.data
-    elif isinstance(index, list):
-        index = backend.get_array_module(x.data).asarray(index)
-    return GetItem.apply(x, index=index)
+        return index.data
+    if isinstance(index, list):
+        return backend.get_array_module(x.data).asarray(index)
+    return index
+
+
+def getitem(x, index):
+    return GetItem.apply(x, index=as_index(x, index))
 
 
 def _some_tensors(xs, who):

@@ -11,7 +11,7 @@ attribute registers it, in order, as in PyTorch::
         def forward(self, x):
             return self.fc(x).relu()
 
-``state_dict()`` maps dotted names to NumPy copies; ``save(path)`` writes them to an ``.npz`` file
+``state_dict()`` maps dotted names to Tensors (host copies); ``save(path)`` writes them to an ``.npz`` file
 (readable with ``numpy.load(path, allow_pickle=False)``) atomically, so a crash while saving never
 destroys the previous checkpoint.
 """
@@ -229,11 +229,16 @@ class Module:
 
     # --- saving and loading -------------------------------------------------------------------
     def state_dict(self):
-        """An ordered dict of dotted name -> NumPy copy, for parameters then buffers."""
-        out = OrderedDict()
-        for name, t in list(self.named_parameters()) + list(self.named_buffers()):
-            out[name] = backend.to_numpy(t.data).copy()
-        return out
+        """An ordered dict of dotted name -> Tensor, for parameters then buffers, as in PyTorch
+        (``sd[k].clone()``, ``sd[k].shape``). Unlike PyTorch's, each value is a detached copy on
+        the host, not a view of the parameter: a snapshot that later training does not change
+        (what early stopping keeps, and what a checkpoint writes)."""
+        return OrderedDict((name, Tensor(backend.to_numpy(t.data).copy(), copy=False))
+                           for name, t in list(self.named_parameters()) + list(self.named_buffers()))
+
+    def _state_arrays(self):
+        """``state_dict()`` as NumPy arrays (what an .npz file stores)."""
+        return OrderedDict((name, t.data) for name, t in self.state_dict().items())
 
     def load_state_dict(self, state, strict=True):
         """Copy arrays from ``state`` (name -> array) into the parameters and buffers, keeping
@@ -281,7 +286,7 @@ class Module:
     def save(self, path):
         """Write ``state_dict()`` to ``path`` as an .npz archive, atomically (a crash midway
         leaves the previous file intact; see ``tinyae.io.save_npz_atomic``). Returns ``path``."""
-        return save_npz_atomic(path, self.state_dict())
+        return save_npz_atomic(path, self._state_arrays())
 
     def load(self, path, strict=True):
         """Load parameters saved by ``save(path)``; returns the module. The whole file is read

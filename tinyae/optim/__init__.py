@@ -19,9 +19,9 @@ Parameters are updated independently of each other, so with more than one thread
 release the GIL. ``opt.threads`` is NumPy's BLAS thread count (tinyae.threads) unless set.
 """
 from .optimizer import Optimizer, clip_grad_norm_
-from .rules import SGD, Adagrad, RMSprop, Adam, AdamW
+from .rules import SGD, Adadelta, Adagrad, RMSprop, Adam, AdamW
 from . import lr_scheduler
 from .lr_scheduler import LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR, LinearWarmup
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "lr_scheduler", "LRScheduler",
+__all__ = ["Optimizer", "SGD", "Adadelta", "Adagrad", "RMSprop", "Adam", "AdamW", "lr_scheduler", "LRScheduler",
            "StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearWarmup", "clip_grad_norm_"]

@@ -95,6 +95,34 @@ class Adagrad(Optimizer):
         _add_scaled(p, -h["lr"], tmp, tmp)  # x is tmp itself: multiply in place, then subtract
 
 
+class Adadelta(Optimizer):
+    """Adadelta: a step in the gradient's units, from running averages of squared gradients
+    and of squared steps (no lr needed; PyTorch's lr = 1 multiplies the step).
+
+        g ← g + λθ;   v ← ρv + (1 − ρ)g²;   d = √(u + ε) / √(v + ε) · g
+        u ← ρu + (1 − ρ)d²;   θ ← θ − η d
+    """
+    hyper = ("rho", "eps", "weight_decay")
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0):
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay))
+
+    limits = {"rho": {"high": 1}, "eps": {}, "weight_decay": {}}
+
+    def _update(self, p, g, state, tmp, h):
+        xp = backend.get_array_module(p)
+        g = _with_l2(g, p, h["weight_decay"])
+        if "square_avg" not in state:
+            state["square_avg"], state["acc_delta"] = xp.zeros_like(p), xp.zeros_like(p)
+        v, u, rho, eps = state["square_avg"], state["acc_delta"], h["rho"], h["eps"]
+        v *= rho
+        v += (1 - rho) * g * g
+        d = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g
+        u *= rho
+        u += (1 - rho) * d * d
+        _add_scaled(p, -h["lr"], d, tmp)
+
+
 class RMSprop(Optimizer):
     """RMSprop: divide the gradient by a running root-mean-square of recent gradients.
 

@@ -32,7 +32,7 @@ def load_checkpoint(path):
 
 def save(path, epoch, model, optimizer, scheduler, generators, early_stopping, history):
     """fit()'s checkpoint: everything a resumed run needs to continue exactly."""
-    state = {"format": FORMAT, "epoch": epoch, "model": model.state_dict(),
+    state = {"format": FORMAT, "epoch": epoch, "model": model._state_arrays(),
              "optimizer": optimizer.state_dict(), "rng": rng_states(generators),
              "scheduler": scheduler.state_dict() if scheduler is not None else None,
              "early_stopping": early_stopping}

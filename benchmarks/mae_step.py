@@ -23,11 +23,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 
+def positive_int(text):
+    """argparse type: an int ≥ 1 (defined here: the threads must be set before NumPy loads)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--batch", type=positive(int), default=64)
-    p.add_argument("--steps", type=positive(int), default=100, help="timed steps (after 5 warm-up steps)")
-    p.add_argument("--threads", type=positive(int), default=2)
+    p.add_argument("--batch", type=positive_int, default=64)
+    p.add_argument("--steps", type=positive_int, default=100, help="timed steps (after 5 warm-up steps)")
+    p.add_argument("--threads", type=positive_int, default=2)
     p.add_argument("--profile", action="store_true")
     return p.parse_args(argv)
 

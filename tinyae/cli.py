@@ -14,13 +14,12 @@ with status 2, without a traceback; a failed lesson or op check exits with statu
 import argparse
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import tinyae
-from tinyae import threads
+from tinyae import run_lessons, threads
 from tinyae.arguments import positive, seed_flag, writable_folder
 from tinyae.lesson import lesson_title
 from tinyae.models import zoo
@@ -82,26 +81,29 @@ def cmd_run(args):
     env = dict(os.environ, MPLBACKEND="Agg",
                PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
     # The thread count is chosen once, before the first lesson: a lesson's own load would
-    # otherwise look like another program's to the next one (tinyae/threads.py).
+    # otherwise look like another program's to the next one (tinyae/threads.py). With more
+    # than one free core, that many lessons run side by side, one BLAS thread each.
     count, reason = _choose_threads()
-    env["TINYAE_THREADS"] = str(count)
-    print(f"BLAS threads per lesson: {count} ({reason})", flush=True)
-    results = []
-    for number, path in chosen:
+    jobs, per_lesson = run_lessons.parallel_plan(args.jobs or count, len(chosen))
+    env["TINYAE_THREADS"] = str(per_lesson)
+    print(f"{jobs} lesson(s) at a time, {per_lesson} BLAS thread(s) each ({reason})", flush=True)
+    commands = []
+    for _, path in chosen:
         command = [sys.executable, str(path)] + (["--quick"] if args.quick else [])
         if args.out is not None:
             command += ["--out", str(Path(args.out) / path.stem)]
-        print(f"=== running {path.name}", flush=True)
-        began = time.perf_counter()
-        code = subprocess.call(command, env=env)
-        results.append((path.stem, code, time.perf_counter() - began))
+        commands.append(command)
+    began = time.perf_counter()
+    results = run_lessons.run([path for _, path in chosen], commands, env, jobs, "embedded")
+    wall = time.perf_counter() - began
     width = max(len(name) for name, _, _ in results)
     print(f"\n{'lesson':<{width}}  result  time")
     for name, code, seconds in results:
         status = "pass" if code == 0 else f"FAIL ({code})"
         print(f"{name:<{width}}  {status:<6}  {seconds:.1f} s")
     failed = sum(code != 0 for _, code, _ in results)
-    print(f"{len(results) - failed} of {len(results)} lesson(s) passed")
+    print(f"{len(results) - failed} of {len(results)} lesson(s) passed in {wall:.0f} s "
+          f"({wall / 60:.1f} min; {jobs} at a time)")
     return 1 if failed else 0
 
 
@@ -294,6 +296,8 @@ def make_parser():
     p.add_argument("lesson", help="lesson number (e.g. 3 or 03), or 'all'")
     p.add_argument("--quick", action="store_true", help="the small version (seconds per lesson)")
     p.add_argument("--out", help="figures go to OUT/NN_name/ (default: out/ in the current folder)")
+    p.add_argument("--jobs", type=positive(int), default=None,
+                   help="lessons at a time (default: the free cores; 1 streams each lesson's output)")
     p.set_defaults(run=cmd_run)
 
     p = sub.add_parser("gradcheck", help="finite-difference check of every registered op")

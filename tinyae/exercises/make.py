@@ -82,32 +82,32 @@ def _one_hot(labels, classes):
 _NETWORK_DATA = numpy.random.default_rng(1)  # the fixed parameters below (targets, ε, a batch)
 EXERCISES.update({
     "two_layer_net": Exercise(
-        networks.TwoLayerNet, _normal((4, 3), (5, 3), (5,), (2, 5), (2,)),
+        networks._TwoLayerNet, _normal((4, 3), (5, 3), (5,), (2, 5), (2,)),
         note="The whole network's backward at once: every error signal by hand, the chain rule "
              "through the hidden layer h = σ(z₁)."),
     "softmax_cross_entropy": Exercise(
-        networks.SoftmaxCrossEntropy, _normal((4, 3)),
+        networks._SoftmaxCrossEntropy, _normal((4, 3)),
         dict(targets=_one_hot([0, 2, 1, 2], 3)),
         note="The fan-out: log softmax(z)ₖ = zₖ − log Σⱼ e^{zⱼ}, and every zⱼ reaches L through "
              "the normaliser too."),
     "reparameterize": Exercise(
-        networks.Reparameterize, _normal((4, 2), (4, 2)),
+        networks._Reparameterize, _normal((4, 2), (4, 2)),
         dict(eps=_NETWORK_DATA.standard_normal((4, 2))),
         note="ε is a constant here (drawn once): the gradient flows to μ and log σ² only."),
-    "vae_kl": Exercise(networks.GaussianKL, _normal((4, 2), (4, 2))),
+    "vae_kl": Exercise(networks._GaussianKL, _normal((4, 2), (4, 2))),
     "contractive_penalty": Exercise(
-        networks.ContractivePenalty, _normal((3, 5), (3,)),
+        networks._ContractivePenalty, _normal((3, 5), (3,)),
         dict(x=_NETWORK_DATA.uniform(0, 1, (4, 5))),
         note="The batch x is fixed: the penalty is a function of the encoder's W and b. "
              "Its gradient needs σ'' = σ'(1 − 2σ)."),
     "tied_autoencoder": Exercise(
-        networks.TiedAutoencoder, _normal((4, 5), (3, 5), (3,), (5,)),
+        networks._TiedAutoencoder, _normal((4, 5), (3, 5), (3,), (5,)),
         note="W is used twice, by the encoder and by the decoder: W̄ is the sum of both paths."),
     "layer_norm": Exercise(
-        networks.LayerNorm, _normal((3, 5), (5,), (5,)), dict(eps=1e-5),
+        networks._LayerNorm, _normal((3, 5), (5,), (5,)), dict(eps=1e-5),
         note="μ and σ² depend on every element of the row: x̄ has three paths per element."),
     "attention": Exercise(
-        networks.Attention, _normal((4, 3), (4, 3), (4, 2)),
+        networks._Attention, _normal((4, 3), (4, 3), (4, 2)),
         note="The softmax is row-wise (each query's weights over the keys)."),
 })
 for _spec_name in ("two_layer_net", "softmax_cross_entropy", "reparameterize", "vae_kl",

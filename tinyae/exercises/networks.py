@@ -1,6 +1,7 @@
 """Exercises beyond single ops: what a course assigns after the first week.
 
-Each is a Function whose forward is a whole piece of a network (a two-layer net, softmax with
+Each is a Function (its name starts with _ only to keep it out of the registered-op sweep; the
+student sees it without) whose forward is a whole piece of a network (a two-layer net, softmax with
 cross-entropy, the VAE's sampling step and KL term, the contractive penalty, a tied-weight
 autoencoder, LayerNorm, attention), written in NumPy as a student would read it. Its backward is
 the hand derivation, written with tinyae ops on Tensors so that it can be differentiated again
@@ -15,7 +16,7 @@ from ..autograd import Function
 from ..tensor import Tensor
 
 
-class TwoLayerNet(Function):
+class _TwoLayerNet(Function):
     """y = σ(x W₁ᵀ + b₁) W₂ᵀ + b₂: a batch x (B, D) through a logistic hidden layer of H units and
     a linear output of K units; Ȳ = ȳ, W̄₂ = Ȳᵀ h, b̄₂ = Σ_batch Ȳ, h̄ = Ȳ W₂,
     z̄ = h̄ ⊙ h(1 − h), W̄₁ = z̄ᵀ x, b̄₁ = Σ_batch z̄, x̄ = z̄ W₁"""
@@ -31,7 +32,7 @@ class TwoLayerNet(Function):
         return zbar @ W1, zbar.T @ x, zbar.sum(axis=0), ybar.T @ h, ybar.sum(axis=0)
 
 
-class SoftmaxCrossEntropy(Function):
+class _SoftmaxCrossEntropy(Function):
     """L = −(1/B) Σₙ Σₖ tₙₖ log softmax(zₙ)ₖ for logits z (B, K) and one-hot targets t (B, K)
     (``self.targets``); z̄ = ȳ (softmax(z) − t) / B: the path through the normaliser Σⱼ e^{zⱼ}
     reaches every class, not only the target"""
@@ -45,7 +46,7 @@ class SoftmaxCrossEntropy(Function):
         return ybar * (F.softmax(z, axis=1) - Tensor(self.targets)) / z.shape[0]
 
 
-class Reparameterize(Function):
+class _Reparameterize(Function):
     """z = μ + e^{½ log σ²} ⊙ ε with ε ~ N(0, I) drawn once (``self.eps``): the VAE's sample, a
     differentiable function of μ and log σ²; μ̄ = z̄, (log σ²)‾ = z̄ ⊙ ½ e^{½ log σ²} ⊙ ε"""
     def forward(self, mu, logvar):
@@ -56,7 +57,7 @@ class Reparameterize(Function):
         return zbar, zbar * 0.5 * F.exp(0.5 * logvar) * Tensor(self.eps)
 
 
-class GaussianKL(Function):
+class _GaussianKL(Function):
     """KL(N(μ, σ²) ‖ N(0, I)) = (1/B) Σₙ ½ Σⱼ (μ² + σ² − log σ² − 1) for μ, log σ² of shape (B, J):
     the VAE's KL term, averaged over the batch; μ̄ = ȳ μ / B, (log σ²)‾ = ȳ ½ (σ² − 1) / B"""
     def forward(self, mu, logvar):
@@ -68,7 +69,7 @@ class GaussianKL(Function):
         return ybar * mu / batch, ybar * 0.5 * (F.exp(logvar) - 1) / batch
 
 
-class ContractivePenalty(Function):
+class _ContractivePenalty(Function):
     """P = (1/B) Σₙ ‖∂h/∂x‖²_F = (1/B) Σₙ Σᵢ (hᵢ(1 − hᵢ))² Σⱼ Wᵢⱼ² for the logistic code
     h = σ(x Wᵀ + b) of a fixed batch x (``self.x``, (B, D)), W (H, D): the CAE's penalty, whose
     gradient needs σ's second derivative; with sᵢ = (hᵢ(1 − hᵢ))² and rᵢ = Σⱼ Wᵢⱼ²,
@@ -89,7 +90,7 @@ class ContractivePenalty(Function):
         return Wbar, scale * (r * ds_dz).sum(axis=0)
 
 
-class TiedAutoencoder(Function):
+class _TiedAutoencoder(Function):
     """r = σ(x Wᵀ + b) W + c: an autoencoder whose decoder is its encoder's W transposed (tied
     weights), x (B, D), W (H, D); with h̄ = r̄ Wᵀ and z̄ = h̄ ⊙ h(1 − h): W̄ = hᵀ r̄ (the decoder's
     use of W) + z̄ᵀ x (the encoder's use), b̄ = Σ_batch z̄, c̄ = Σ_batch r̄, x̄ = z̄ W"""
@@ -104,7 +105,7 @@ class TiedAutoencoder(Function):
         return zbar @ W, h.T @ rbar + zbar.T @ x, zbar.sum(axis=0), rbar.sum(axis=0)
 
 
-class LayerNorm(Function):
+class _LayerNorm(Function):
     """y = γ ⊙ x̂ + β with x̂ = (x − μ) / √(σ² + ε), μ and σ² the mean and variance of each row of
     x (B, D) (``self.eps``); with ĝ = ȳ ⊙ γ: x̄ = (ĝ − mean(ĝ) − x̂ ⊙ mean(ĝ ⊙ x̂)) / √(σ² + ε)
     (means along the row), γ̄ = Σ_batch ȳ ⊙ x̂, β̄ = Σ_batch ȳ"""
@@ -124,7 +125,7 @@ class LayerNorm(Function):
         return xbar, (ybar * xhat).sum(axis=0), ybar.sum(axis=0)
 
 
-class Attention(Function):
+class _Attention(Function):
     """y = softmax(q kᵀ / √d) v: scaled dot-product attention of T queries q (T, d) over T keys k
     (T, d) and values v (T, d_v); with A = softmax(S), S = q kᵀ / √d: v̄ = Aᵀ ȳ, Ā = ȳ vᵀ,
     S̄ = A ⊙ (Ā − Σⱼ Āⱼ Aⱼ) (row-wise, softmax's backward), q̄ = S̄ k / √d, k̄ = S̄ᵀ q / √d"""
@@ -177,7 +178,7 @@ def _attention(q, k, v):
     return F.softmax(q @ k.T / q.shape[1] ** 0.5, axis=1) @ v
 
 
-REFERENCES = {TwoLayerNet: _two_layer, SoftmaxCrossEntropy: _softmax_cross_entropy,
-              Reparameterize: _reparameterize, GaussianKL: _gaussian_kl,
-              ContractivePenalty: _contractive_penalty, TiedAutoencoder: _tied_autoencoder,
-              LayerNorm: _layer_norm, Attention: _attention}
+REFERENCES = {_TwoLayerNet: _two_layer, _SoftmaxCrossEntropy: _softmax_cross_entropy,
+              _Reparameterize: _reparameterize, _GaussianKL: _gaussian_kl,
+              _ContractivePenalty: _contractive_penalty, _TiedAutoencoder: _tied_autoencoder,
+              _LayerNorm: _layer_norm, _Attention: _attention}

@@ -112,10 +112,11 @@ class GELUSlope(Function):
     """y = GELU'(z) = s + 2 z s (1 − s) u'  (see GELU);
     z̄ = ȳ GELU''(z) = ȳ [4 s(1 − s) u' + 4 z s(1 − s)(1 − 2s) u'² + 12·0.044715·√(2/π) z² s(1 − s)]
 
-    GELU's slope as one op: its forward is a fused NumPy loop that works in place on two
-    arrays, where the same formula written with tinyae ops makes about fifteen (a training step
-    of lesson 15's masked autoencoder is that much faster; benchmarks/mae_step.py). Its own
-    backward, used only for second derivatives, is the composed formula."""
+    GELU's slope as one op: its forward works in place on two arrays, where the same formula
+    written with tinyae ops makes about fifteen. Measured (float32, 1 thread, GELU forward and
+    backward): 3.41 → 2.36 ms on (64, 13, 256), 2.01 → 1.72 ms on (64, 50, 128), about 4% of
+    a training step of lesson 15's masked autoencoder. Its own backward, used only for second
+    derivatives, is the composed formula."""
     def forward(self, z):
         xp = backend.get_array_module(z)
         z2 = z * z

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import tinyae
-from tinyae import run_lessons, threads
+from tinyae import run_lessons, run_record, threads
 from tinyae.arguments import positive, seed_flag, writable_folder
 from tinyae.lesson import lesson_title
 from tinyae.models import zoo
@@ -93,17 +93,35 @@ def cmd_run(args):
         if args.out is not None:
             command += ["--out", str(Path(args.out) / path.stem)]
         commands.append(command)
-    began = time.perf_counter()
+    if args.record and args.quick:
+        raise UsageError("--record keeps the main job's time for the README; a --quick run is "
+                         "not recorded")
+    began, cpu_before = time.perf_counter(), run_lessons.children_cpu_seconds()
+    load_start = run_record.load_average()
     results = run_lessons.run([path for _, path in chosen], commands, env, jobs, "embedded")
     wall = time.perf_counter() - began
+    cpu = run_lessons.children_cpu_seconds() - cpu_before
     width = max(len(name) for name, _, _ in results)
-    print(f"\n{'lesson':<{width}}  result  time")
+    lines = [f"{'lesson':<{width}}  result  time"]
     for name, code, seconds in results:
         status = "pass" if code == 0 else f"FAIL ({code})"
-        print(f"{name:<{width}}  {status:<6}  {seconds:.1f} s")
+        lines.append(f"{name:<{width}}  {status:<6}  {seconds:.1f} s")
     failed = sum(code != 0 for _, code, _ in results)
-    print(f"{len(results) - failed} of {len(results)} lesson(s) passed in {wall:.0f} s "
-          f"({wall / 60:.1f} min; {jobs} at a time)")
+    lines.append(f"{len(results) - failed} of {len(results)} lesson(s) passed in {wall:.0f} s "
+                 f"({wall / 60:.1f} min wall, {cpu / 60:.1f} min of CPU; {jobs} at a time, "
+                 f"{per_lesson} BLAS thread(s) each)")
+    summary = "\n".join(lines)
+    print("\n" + summary)
+    if args.lesson == "all":  # the main job's record: out/run_all.json, and with --record docs/
+        out = Path(args.out) if args.out is not None else Path("out")
+        scales = [run_lessons.lesson_scale(out / path.stem) for _, path in chosen]
+        record = run_lessons.main_job_record(summary, scales, wall, cpu,
+                                             [load_start, run_record.load_average()],
+                                             jobs, per_lesson, args.quick)
+        run_record.write(out / "run_all.json", record)
+        if args.record and not failed:
+            path = run_record.write(run_record.docs_path("main_job", record["scale"]), record)
+            print(f"recorded for the README: {path}")
     return 1 if failed else 0
 
 
@@ -296,6 +314,9 @@ def make_parser():
     p.add_argument("lesson", help="lesson number (e.g. 3 or 03), or 'all'")
     p.add_argument("--quick", action="store_true", help="the small version (seconds per lesson)")
     p.add_argument("--out", help="figures go to OUT/NN_name/ (default: out/ in the current folder)")
+    p.add_argument("--record", action="store_true",
+                   help="with all: keep this run's summary and time in docs/runs/main_job.SCALE.json "
+                        "(the README quotes it)")
     p.add_argument("--jobs", type=positive(int), default=None,
                    help="lessons at a time (default: the free cores; 1 streams each lesson's output)")
     p.set_defaults(run=cmd_run)

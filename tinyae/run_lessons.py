@@ -6,11 +6,17 @@ ones start first (their times are in their run records, docs/runs/). Run in para
 output goes to its own log while it runs and is printed whole, in one piece, when it ends, so
 that two lessons never interleave their lines; run one at a time, it streams as it is printed.
 """
+import datetime
+import json
+import platform
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy
 
 from . import run_record
 
@@ -75,3 +81,29 @@ def parallel_plan(threads, lessons_count):
     many lessons at once as there are free cores (never more than lessons)."""
     jobs = max(1, min(threads, lessons_count))
     return jobs, max(1, threads // jobs)
+
+
+def lesson_scale(out_folder):
+    """The scale a lesson's run reported in its out/NN_name/run.json, or None."""
+    try:
+        return json.loads((Path(out_folder) / "run.json").read_text(encoding="utf-8"))["scale"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def main_job_record(output, scales, wall, cpu, load, jobs, per_lesson, quick):
+    """The record of a ``tinyae run all``: its summary as printed, the data it ran on ('embedded'
+    when any lesson fell back to the embedded MNIST subset), its time and the machine's load."""
+    scale = "quick" if quick else ("embedded" if "embedded" in scales else "full")
+    return {"format": run_record.FORMAT, "lesson": None, "name": "main_job", "scale": scale,
+            "data": sorted({s for s in scales if s}), "seed": 0, "backend": "numpy",
+            "threads": per_lesson, "jobs": jobs,
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1), "load": load,
+            "versions": {"python": platform.python_version(), "numpy": numpy.__version__},
+            "claims_held": None, "untested": None, "output": output}
+
+
+def children_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

@@ -113,3 +113,15 @@ def test_numbers_are_matched_at_the_digits_shown():
     values = [13.866, 0.4912, 5.744e-4, 60000]
     assert all(run_pages.shown_as(t, values) for t in ("13.87", "0.49", "5.7e-04", "60,000"))
     assert not any(run_pages.shown_as(t, values) for t in ("13.86", "0.48", "5.8e-04", "6,000"))
+
+
+def test_the_readme_main_job_time_quotes_its_record():
+    """The README's time for its main command comes from a recorded `tinyae run all --record`."""
+    text = run_pages.README.read_text(encoding="utf-8")
+    block = re.search(r"<!-- main job: (?P<key>[\w.]+) -->(?P<body>.*?)<!-- /main job -->", text,
+                      re.S)
+    assert block, "README: the main job's time is not between <!-- main job: KEY --> markers"
+    record = run_pages.record_for(block["key"])  # raises: a run the README has no record of
+    assert record["name"] == "main_job" and "20 of 20 lesson(s) passed" in record["output"]
+    missing = run_pages.unrecorded_numbers(block["body"], [record])
+    assert not missing, f"README main-job numbers its record does not hold: {missing}"

@@ -354,11 +354,8 @@ def _show_inline(fig):
 
 
 def _in_notebook():
-    """True inside Jupyter, where sys.argv belongs to the kernel, not to the lesson: a running
-    IPython kernel (a process that merely imported ipykernel, as a test runner may, is not)."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    return getattr(shell, "kernel", None) is not None
+    """True inside Jupyter, where sys.argv belongs to the kernel, not to the lesson."""
+    return run_record.in_notebook()
 
 
 def _default_name(number, title):

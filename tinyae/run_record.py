@@ -112,11 +112,19 @@ def compare_with_docs(name, scale, output):
             "numbers: another machine, thread count or version)")
 
 
+def in_notebook():
+    """True inside Jupyter: a running IPython kernel (a process that merely imported ipykernel,
+    as a test runner may, is not)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "kernel", None) is not None
+
+
 def install_tee():
     """Start keeping what is printed (not in a notebook, whose cells capture it themselves):
     ``(tee, start)``, the run's output being ``tee.text()[start:]`` (a second lesson in the
     same process shares the first one's tee), or ``(None, 0)``."""
-    if "ipykernel" in sys.modules:
+    if in_notebook():
         return None, 0
     if not isinstance(sys.stdout, Tee):
         sys.stdout = Tee(sys.stdout)

@@ -14,6 +14,7 @@ import types as _types
 
 import numpy as _numpy
 
+from . import allocator as _allocator
 from . import backend  # noqa: F401
 from .tensor import Tensor, tensor, from_numpy  # noqa: F401
 from .autograd import no_grad, enable_grad, detect_anomaly, Function  # noqa: F401
@@ -36,6 +37,8 @@ float32, float64, float16 = _numpy.float32, _numpy.float64, _numpy.float16
 int64, int32, uint8 = _numpy.int64, _numpy.int32, _numpy.uint8
 float, double, half, long, int, bool = (_numpy.float32, _numpy.float64, _numpy.float16,  # noqa: A001
                                         _numpy.int64, _numpy.int32, _numpy.bool_)
+
+_allocator.keep_freed_memory()  # a training step reuses its big arrays (tinyae/allocator.py)
 
 inference_mode = no_grad  # PyTorch's stricter no_grad; here the same: nothing is recorded
 

@@ -125,3 +125,10 @@ def test_the_readme_main_job_time_quotes_its_record():
     assert record["name"] == "main_job" and "20 of 20 lesson(s) passed" in record["output"]
     missing = run_pages.unrecorded_numbers(block["body"], [record])
     assert not missing, f"README main-job numbers its record does not hold: {missing}"
+
+
+def test_the_term_plans_lesson_times_are_the_recorded_ones():
+    text = run_pages.COURSE.read_text(encoding="utf-8")
+    block = run_pages.TIMES.search(text)
+    assert block, "docs/course.md has no <!-- lesson times --> block"
+    assert block["body"] == run_pages.times_table(), "run `tinyae docs sync`"

@@ -46,9 +46,43 @@ def pages():
     return sorted(DOCS.glob("[0-9][0-9]_*.md"))
 
 
+TIMES = re.compile(r"<!-- lesson times -->\n(?P<body>.*?)<!-- /lesson times -->", re.S)
+COURSE = DOCS / "course.md"
+
+
+def times_table():
+    """The Markdown table of every lesson's recorded real-run times: on the embedded subset
+    (what a laptop has) and on full MNIST, wall clock and CPU, with the run's threads and load."""
+    def cell(name, scale):
+        try:
+            r = run_record.load(run_record.docs_path(name, scale))
+        except ValueError:
+            return "—" if scale == "embedded" else "not yet run"
+        minutes = r["wall_seconds"] / 60
+        wall = f"{r['wall_seconds']:.1f} s" if minutes < 2 else f"{minutes:.1f} min"
+        cpu = r["cpu_seconds"]
+        return f"{wall} ({cpu:.1f} s CPU, load {r['load'][0]})" if cpu < 10 else \
+            f"{wall} ({cpu:.0f} s CPU, load {r['load'][0]})"
+    rows = ["| lesson | real, embedded subset | real, full MNIST |", "|---|---:|---:|"]
+    for page in pages():
+        embedded = cell(page.stem, "embedded")
+        rows.append(f"| [{page.stem[:2]}]({page.name}) | "
+                    f"{embedded if embedded != '—' else '(no MNIST: same as full)'} | "
+                    f"{cell(page.stem, 'full')} |")
+    return "\n".join(rows) + "\n"
+
+
 def sync():
-    """Rewrite every record block of every page from its record; returns the pages changed."""
+    """Rewrite every record block of every page from its record, and the term plan's table of
+    lesson times (docs/course.md); returns the pages changed."""
     changed = []
+    if COURSE.is_file():
+        text = COURSE.read_text(encoding="utf-8")
+        new = TIMES.sub(lambda m: f"<!-- lesson times -->\n{times_table()}<!-- /lesson times -->",
+                        text)
+        if new != text:
+            COURSE.write_text(new, encoding="utf-8")
+            changed.append(COURSE)
     for page in pages():
         text = page.read_text(encoding="utf-8")
         new = BLOCK.sub(lambda m: f"<!-- record: {m['key']} -->\n{render(record_for(m['key']))}"

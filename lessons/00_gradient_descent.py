@@ -87,6 +87,46 @@ lesson.check(np.allclose(g_engine, g_formula, rtol=1e-12, atol=1e-14),
              f"{np.abs(g_engine - g_formula).max():.1e})")
 
 # %% [markdown]
+# ## Why step along −∇E: the Taylor expansion
+# Near w, for a small step Δ, E is its Taylor expansion:
+#
+#     E(w + Δ) = E(w) + ∇E(w)ᵀ Δ + ½ Δᵀ H Δ + …        (here E is quadratic: exactly, no "…")
+#
+# To first order the change is ∇Eᵀ Δ. Among all steps of one length ‖Δ‖ = η, Cauchy–Schwarz,
+# |∇Eᵀ Δ| ≤ ‖∇E‖ ‖Δ‖, says the most negative change is −η ‖∇E‖, reached only by
+# Δ = −η ∇E/‖∇E‖: the negative gradient is the direction of steepest descent. With the
+# gradient step Δ = −η ∇E the expansion reads
+#
+#     E(w − η∇E) = E(w) − η ‖∇E‖² + ½ η² ∇Eᵀ H ∇E,
+#
+# which decreases as long as η < 2‖∇E‖² / ∇Eᵀ H ∇E — always when η < 2/λ_max. Two checks at
+# w = 0: the formula against the measured E(w − η∇E), and the steepest direction against
+# 1,000 random unit directions. For a non-convex E (every network after lesson 01) the same
+# expansion holds only near w: a zero gradient is a minimum only if H is positive definite
+# there; with eigenvalues of both signs it is a saddle, which gradient descent leaves slowly
+# along the negative-curvature directions, and a local minimum need not be the global one.
+
+# %%
+w0 = np.zeros(D)
+E0, g0 = loss_and_grad(w0)
+step = 0.1
+taylor = E0 - step * g0 @ g0 + 0.5 * step ** 2 * g0 @ H @ g0
+measured = loss_and_grad(w0 - step * g0)[0]
+print(f"at w = 0, η = {step}: Taylor E(w − η∇E) = {taylor:.12f}, measured {measured:.12f}")
+lesson.check(abs(taylor - measured) <= 1e-12 * abs(measured),
+             f"the second-order Taylor expansion gives E after a gradient step exactly (E is "
+             f"quadratic): {taylor:.10f} vs {measured:.10f}")
+directions = np.random.default_rng(lesson.seed + 1).normal(size=(1000, D))  # its own draws
+directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+best_random = (directions @ g0).min()          # the most negative first-order change per unit step
+steepest = -np.linalg.norm(g0)                  # the change along −∇E/‖∇E‖
+print(f"first-order change per unit step: along −∇E/‖∇E‖ {steepest:.4f}, best of 1,000 random "
+      f"directions {best_random:.4f}")
+lesson.check(steepest <= best_random,
+             f"−∇E/‖∇E‖ is the steepest direction: its first-order change {steepest:.4f} is "
+             f"below every one of 1,000 random unit directions (best {best_random:.4f})")
+
+# %% [markdown]
 # ## Full-batch gradient descent with step halving
 # η₀ = 2 is deliberately too large (> 2/λ_max): the first steps make E grow, are rejected,
 # and η is halved until steps go downhill; from then on it is kept.

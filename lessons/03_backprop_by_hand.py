@@ -234,6 +234,48 @@ inputs = [Tensor(lesson.asarray(params[k]), requires_grad=True) for k in ("W1", 
 lesson.check(gradcheck(net_loss, inputs), "(c) tinyae.gradcheck agrees")
 
 # %% [markdown]
+# ## (c) in the slides' index form: the 2-2-2 network, one example
+#
+# The slides derive the same signals one weight at a time, for one example x (2 inputs), 2
+# hidden units and 2 outputs, L = ½ Σₖ (yₖ − tₖ)²:
+#
+#     ȳₖ = yₖ − tₖ
+#     w̄⁽²⁾ₖᵢ = ȳₖ hᵢ,                 b̄⁽²⁾ₖ = ȳₖ
+#     h̄ᵢ = Σₖ w⁽²⁾ₖᵢ ȳₖ               (hᵢ fans out to every output: the sum over k)
+#     z̄ᵢ = h̄ᵢ hᵢ (1 − hᵢ)
+#     w̄⁽¹⁾ᵢⱼ = z̄ᵢ xⱼ,                 b̄⁽¹⁾ᵢ = z̄ᵢ
+#
+# Written as loops over the indices below, exactly as on the slide; the matrix form of (c) is
+# these loops with the sums done by the matrix products (W̄⁽²⁾ = ȳ hᵀ, h̄ = W⁽²⁾ᵀ ȳ, …).
+
+# %%
+small = np.random.default_rng(lesson.seed + 3)   # its own draws: the rest of the lesson unchanged
+x1, t1 = small.normal(size=2), small.normal(size=2)
+w1, c1 = small.normal(size=(2, 2)), small.normal(size=2)     # w⁽¹⁾ᵢⱼ, b⁽¹⁾ᵢ
+w2, c2 = small.normal(size=(2, 2)), small.normal(size=2)     # w⁽²⁾ₖᵢ, b⁽²⁾ₖ
+h1 = [sigmoid(sum(w1[i, j] * x1[j] for j in range(2)) + c1[i]) for i in range(2)]
+y1 = [sum(w2[k, i] * h1[i] for i in range(2)) + c2[k] for k in range(2)]
+ybar1 = [y1[k] - t1[k] for k in range(2)]
+w2bar = [[ybar1[k] * h1[i] for i in range(2)] for k in range(2)]
+hbar1 = [sum(w2[k, i] * ybar1[k] for k in range(2)) for i in range(2)]
+zbar1 = [hbar1[i] * h1[i] * (1 - h1[i]) for i in range(2)]
+w1bar = [[zbar1[i] * x1[j] for j in range(2)] for i in range(2)]
+index_form = {"w1": np.array(w1bar), "b1": np.array(zbar1), "w2": np.array(w2bar),
+              "b2": np.array(ybar1)}
+P1 = {k: Tensor(lesson.asarray(v), requires_grad=True)
+      for k, v in {"w1": w1, "b1": c1, "w2": w2, "b2": c2}.items()}
+y_small = P1["w2"] @ F.sigmoid(P1["w1"] @ Tensor(lesson.asarray(x1)) + P1["b1"]) + P1["b2"]
+(0.5 * ((y_small - Tensor(lesson.asarray(t1))) ** 2).sum()).backward()
+worst_index = max(np.abs(index_form[k] - P1[k].grad.numpy()).max() for k in index_form)
+lesson.table([["w̄⁽²⁾ₖᵢ = ȳₖ hᵢ", *np.round(index_form["w2"].ravel(), 6)],
+              ["w̄⁽¹⁾ᵢⱼ = z̄ᵢ xⱼ", *np.round(index_form["w1"].ravel(), 6)]],
+             ["error signal (index form)", "[1,1]", "[1,2]", "[2,1]", "[2,2]"],
+             title="(c) the 2-2-2 network of the slides, one example, loops over the indices")
+lesson.check(worst_index < 1e-14,
+             f"(c) the slides' index form (w̄ₖᵢ = ȳₖ hᵢ, h̄ᵢ = Σₖ wₖᵢ ȳₖ, …) equals the engine's "
+             f"error signals (largest difference {worst_index:.1e})")
+
+# %% [markdown]
 # ## Why ε = 10⁻⁶? The error of finite differences against ε
 #
 # Truncation error shrinks with ε (∝ ε for the one-sided difference (f(θ+ε) − f(θ))/ε,

@@ -94,6 +94,39 @@ lesson.check(loss.item() < 1e-8 and angles.max() < 0.01,
              f"(largest angle {angles.max():.1e}° < 0.01°)")
 
 # %% [markdown]
+# ## (2b) Bourlard & Kamp: nonlinear hidden units, the same subspace
+# Bourlard & Kamp (1988): an autoencoder with a *linear output layer* is best at the PCA
+# subspace even when its hidden units are nonlinear. Its reconstruction r = W₂ φ(W₁x + b₁) + b₂
+# lies in span(W₂) + b₂ whatever φ does, and the best k-dimensional affine subspace is PCA's;
+# a nonlinear φ can only match the linear AE, not beat it. Here: 4-D Gaussian data with
+# variances 9, 4, 1, 0.25 (PCA's top-2 subspace is the first two axes), an AE 4 → 2 tanh → 4
+# with a linear output, trained full-batch with Adam: span(W₂) is measured against PCA's.
+
+# %%
+bk = np.random.default_rng(lesson.seed + 6)       # its own draws
+x_bk = bk.normal(size=(2000, 4)) * np.array([3.0, 2.0, 1.0, 0.5])
+x_bk = lesson.asarray(x_bk.astype(np.float32))
+tanh_ae = tinyae.nn.Sequential(tinyae.nn.Linear(4, 2, rng=lesson.seed), tinyae.nn.Tanh(),
+                               tinyae.nn.Linear(2, 4, rng=lesson.seed + 1))
+opt = optim.Adam(tanh_ae.parameters(), lr=0.01)
+for step in range(600 if lesson.quick else 2000):
+    opt.zero_grad()
+    bk_loss = tinyae.losses.mse(tanh_ae(x_bk), x_bk)
+    bk_loss.backward()
+    opt.step()
+pca_bk = pca(tinyae.backend.to_numpy(x_bk), 2)
+bk_angles = principal_angles(tanh_ae[2].weight.data, pca_bk.components.T)
+bk_pca_mse = pca_bk.mse(tinyae.backend.to_numpy(x_bk))
+lesson.table([["reconstruction MSE, tanh AE", bk_loss.item()],
+              ["reconstruction MSE, PCA-2 (the best affine plane)", bk_pca_mse],
+              ["largest angle of span(W₂) to PCA's plane (°)", bk_angles.max()]],
+             ["(2b) 4 → 2 tanh → 4, linear output", "value"], fmt=".4g")
+lesson.check(bk_angles.max() < 2 and bk_loss.item() > bk_pca_mse * (1 - 1e-3),
+             f"(2b) with tanh hidden units and a linear output the decoder still spans PCA's "
+             f"plane (largest angle {bk_angles.max():.2f}° < 2°) and does not beat PCA's error "
+             f"({bk_loss.item():.4f} vs {bk_pca_mse:.4f})")
+
+# %% [markdown]
 # ## (3) MNIST, k = 20: PCA
 # PCA by the eigenvectors of the centred scatter matrix, computed in float64 from the
 # training set, evaluated on the test set.

@@ -23,6 +23,21 @@
 #
 # Run: `python lessons/18_vae.py [--quick] [--out DIR] [--seed N]`
 
+# %% [markdown]
+# ## Where the ELBO comes from
+# Encoder q_φ(z|x), decoder p_θ(x|z). For any q_φ, since log p_θ(x) does not depend on z and
+# p_θ(x) = p_θ(x, z) / p_θ(z|x):
+#
+#     log p_θ(x) = E_q[ log p_θ(x, z) / q_φ(z|x) ] + E_q[ log q_φ(z|x) / p_θ(z|x) ]
+#                = ELBO(x)                        + KL(q_φ(z|x) ‖ p_θ(z|x))  ≥  ELBO(x)
+#
+# (a KL divergence is never negative; equality when q_φ is the true posterior). With
+# log p_θ(x, z) = log p_θ(x|z) + log p(z) the ELBO becomes E_q[log p_θ(x|z)] − KL(q_φ ‖ p(z)):
+# reconstruct from codes drawn around μ(x), and keep each q_φ(z|x) near the prior. A Bernoulli
+# p_θ(x|z) gives the binary cross-entropy used here; a Gaussian with variance s² gives
+# ‖x − g(z)‖² / 2s² plus a constant (VAE(..., likelihood="gaussian")). The importance-weighted
+# bound at the end measures the gap KL(q_φ ‖ p_θ(z|x)) that the ELBO leaves.
+
 # %%
 import time
 

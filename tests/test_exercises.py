@@ -220,3 +220,10 @@ def test_each_network_exercise_is_graded_against_tinyaes_ops_not_its_own_solutio
     """The reference composes tinyae's ops: the solution's backward is itself under test."""
     spec = EXERCISES[name]
     assert spec.reference is not None and spec.reference is not spec.op.apply
+
+
+def test_the_docs_table_of_network_slips_says_what_the_reports_say():
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "exercises.md").read_text()
+    for name, (slip, _, says) in NETWORK_BUGS.items():
+        row = f"| `{name}` | {slip} | " + "; ".join(f"“{w}”" for w in says) + " |"
+        assert row in docs, name

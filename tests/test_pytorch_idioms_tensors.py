@@ -292,3 +292,12 @@ def test_optimizer_step_bumps_the_version_of_what_it_changes():
     opt.step()
     with pytest.raises(RuntimeError, match="changed in place"):
         loss.backward()
+
+
+def test_an_in_place_op_that_would_change_the_shape_is_refused_and_the_graph_kept():
+    x = ta.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    with pytest.raises(ValueError, match="keeps the shape and dtype"):
+        y += ta.tensor([[1.0], [2.0]])          # NumPy's a += b refuses this too
+    (y * 3).sum().backward()                    # y is still x * 2
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0])

@@ -266,6 +266,11 @@ class Tensor:
         old.__dict__.update(self.__dict__)
         autograd.hand_over(self, old)
         new = recorded(old, old if other is self else other)  # z += z: both sides the old z
+        if new.shape != old.shape or new.dtype != old.dtype:  # as NumPy's a += b refuses it
+            autograd.hand_over(old, self)  # undo: the graph as it was
+            raise ValueError(f"in-place change of a {old.dtype} tensor of shape {old.shape} into "
+                             f"{new.dtype} of shape {new.shape}: an in-place op keeps the shape "
+                             "and dtype; write x = x + … for a new tensor")
         autograd.hand_over(new, self)
         self._data, self._creator, self.requires_grad = new._data, new._creator, new.requires_grad
         self._version = 0  # a new node: the ops that saw the old values now hold ``old``

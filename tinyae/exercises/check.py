@@ -47,7 +47,9 @@ def check_folder(folder, timeout=60, memory_mb=2048, expected=None):
             found[path.stem] = _problem("error", f"{path.name} cannot be read ({err.strerror or err})"
                                         )._replace(exercise=path.stem)
             continue
-        if "EXERCISE = " in text or (expected and path.stem in expected):
+        # the EXERCISE line starts a line of a .py file, or a source line of a notebook's cell
+        if ("\nEXERCISE = " in text or '"EXERCISE = ' in text
+                or (expected and path.stem in expected)):
             found[path.stem] = path
     names = list(expected or [])
     names += sorted((n for n in found if n not in names),

@@ -21,7 +21,7 @@ def _two_layers():
 
 def test_load_checks_every_entry_before_copying_any(tmp_path):
     model = _two_layers()
-    before = {k: v.copy() for k, v in model.state_dict().items()}
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
     state = {k: v + 1 for k, v in before.items()}
     last = list(state)[-1]
     state[last] = np.array(["x"] * state[last].size).reshape(state[last].shape)  # bad dtype, last
@@ -148,7 +148,7 @@ def test_resume_after_changing_the_model_is_a_usage_error(tmp_path, capsys):
     loss = lambda m, x: tinyae.losses.mse(m(x), x)  # noqa: E731
     train.fit(model, opt, loader, 1, loss_fn=loss, checkpoint_dir=tmp_path, verbose=False, progress=False)
     other = nn.Sequential(nn.Linear(4, 2), nn.Linear(2, 4), nn.Sigmoid())
-    before = {k: v.copy() for k, v in other.state_dict().items()}
+    before = {k: v.numpy().copy() for k, v in other.state_dict().items()}
     with pytest.raises(train.ResumeError, match="cannot resume from .*different model.*new folder"):
         train.fit(other, optim.Adam(other.parameters(), lr=1e-3), loader, 2, loss_fn=loss,
                   checkpoint_dir=tmp_path, resume=True, verbose=False, progress=False)

@@ -212,3 +212,10 @@ def test_tied_linear_shares_one_parameter_and_accumulates_gradients():
     assert check_module(model, x)
     with pytest.raises(TypeError, match="Linear"):
         nn.TiedLinear(nn.ReLU())
+
+
+def test_a_state_dict_value_copied_the_old_numpy_way_still_works_with_a_warning():
+    state = TwoLayer().state_dict()
+    with pytest.warns(DeprecationWarning, match="write .clone()"):
+        copy = state["encoder.weight"].copy()
+    np.testing.assert_array_equal(copy.numpy(), state["encoder.weight"].numpy())

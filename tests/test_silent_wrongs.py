@@ -77,7 +77,7 @@ class _Model(nn.Module):
 
 def test_a_nan_gradient_stops_fit_before_the_update_and_names_the_parameter():
     model = _Model()
-    before = {k: v.copy() for k, v in model.state_dict().items()}
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
     with pytest.raises(FloatingPointError, match="gradient of parameter 'encoder.weight' has NaN.*"
                                                  "epoch 1, batch 1.*loss.*is finite"):
         fit(model, optim.SGD(model.parameters(), lr=0.1),

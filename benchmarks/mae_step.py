@@ -47,7 +47,6 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from tinyae import optim  # noqa: E402
-from tinyae.arguments import positive  # noqa: E402
 from tinyae.models import MaskedAutoencoder  # noqa: E402
 
 CONFIG = dict(image_size=28, patch=4, dim=64, depth=2, heads=4, decoder_dim=32, decoder_depth=1)

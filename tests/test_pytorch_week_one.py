@@ -114,6 +114,13 @@ def test_save_and_load_a_state_dict_without_pickle(tmp_path):
     np.testing.assert_array_equal(other.weight.data, model.weight.data)
     model.save(tmp_path / "saved_by_module.npz")  # Module.save's file loads as a state_dict
     assert set(ta.load(tmp_path / "saved_by_module.npz")) == {"weight", "bias"}
+    # the Quickstart's spelling: torch.load(path, weights_only=True), map_location="cpu"
+    assert set(ta.load(tmp_path / "model.npz", weights_only=True, map_location="cpu")) == \
+        {"weight", "bias"}
+    with pytest.raises(ValueError, match="never does"):
+        ta.load(tmp_path / "model.npz", weights_only=False)
+    with pytest.raises(ValueError, match="model.to\\(device\\)"):
+        ta.load(tmp_path / "model.npz", map_location="cuda:1")
 
 
 def test_load_refuses_pickles_damage_and_wrong_states_clearly(tmp_path):

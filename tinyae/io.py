@@ -198,10 +198,21 @@ def save(obj, path):
     return save_tree(path, {"format": SAVE_FORMAT, "saved": obj})
 
 
-def load(path):
+def load(path, map_location=None, weights_only=True):
     """What ``save`` stored; a model file of ``Module.save`` (named arrays) loads as its
     state_dict of Tensors. Pickles are refused (loading one can run code), and a truncated or
-    damaged file is a ValueError saying so; nothing is half-loaded."""
+    damaged file is a ValueError saying so; nothing is half-loaded.
+
+    PyTorch's keywords are accepted as a port writes them: ``weights_only=True`` is what this
+    load always does (only arrays, numbers and strings); ``map_location`` may name the CPU (the
+    tensors load on the host; move a model with ``model.to(device)``)."""
+    if not weights_only:
+        raise ValueError("tinyae.load(..., weights_only=False) would mean unpickling objects, "
+                         "which tinyae never does (a pickle can run code): save a state_dict "
+                         "with tinyae.save and load it with tinyae.load(path)")
+    if map_location is not None and str(map_location).split(":")[0] not in ("cpu", "numpy"):
+        raise ValueError(f"tinyae.load(map_location={map_location!r}): tensors load on the CPU; "
+                         "load, then move the model with model.to(device)")
     path = os.fspath(path)
     try:
         with numpy.load(path, allow_pickle=False) as archive:

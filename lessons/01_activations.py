@@ -161,6 +161,21 @@ lesson.check(all(a > b for a, b in zip(gaps, gaps[1:])) and gaps[-1] < 1e-5,
              f"σ(kz) tends to the hard threshold: gap {gaps[0]:.2f} at k = 1 → "
              f"{gaps[-1]:.1e} at k = 125")
 
+fig, ax = plt.subplots(figsize=(9, 5.2))
+for k, color in zip((1, 5, 25, 125), ("C0", "C1", "C2", "C3")):
+    ax.plot(z_np, F.sigmoid(Tensor(lesson.asarray(k * z_np))).numpy(), lw=3, color=color,
+            label=f"σ({k}z)" if k > 1 else "σ(z)")
+ax.plot(z_np, (z_np > 0).astype(float), lw=2, ls="--", color="black", label="hard threshold")
+ax.axvspan(-delta, delta, color="0.85", label=f"|z| < {delta} (left out of the gap)")
+ax.set_xlim(-3, 3)
+ax.set_xlabel("z", fontsize=15)
+ax.set_ylabel("φ(z)", fontsize=15)
+ax.set_title("σ(kz) becomes the hard threshold as k grows", fontsize=16)
+ax.tick_params(labelsize=13)
+ax.legend(fontsize=13, loc="lower right", frameon=False)
+fig.tight_layout()
+lesson.figure(fig, "sigmoid_to_threshold")
+
 # %% [markdown]
 # ## 3b · Universal approximation, measured
 # f(x) = sin(3x) + 0.3x² on [−2, 2], fitted by x → Linear(1, H) → tanh → Linear(H, 1) with

@@ -44,17 +44,22 @@ STEPS = 3000 if lesson.quick else 5000
 seeds = [lesson.seed] if lesson.quick else [lesson.seed + i for i in range(10)]
 
 
-def train(seed):
-    """One 8-3-8 network from random weights (seed); returns it and its final loss."""
+def train(seed, every=None):
+    """One 8-3-8 network from random weights (seed); returns it, its final loss and, with
+    ``every``, the hidden values (8, 3) after every ``every``-th step (Mitchell's Fig. 4.8)."""
     model = MLPAutoencoder([8, 3], latent_activation="sigmoid", output_activation="sigmoid",
                            reconstruction="bce", rng=seed)
     opt = optim.Adam(model.parameters(), lr=0.02)
-    for _ in range(STEPS):
+    history = []
+    for step in range(STEPS):
+        if every and step % every == 0:
+            with tinyae.no_grad():
+                history.append((step, model.encode(X).numpy()))
         opt.zero_grad()
         loss = model.loss(X)
         loss.backward()
         opt.step()
-    return model, loss.item()
+    return model, loss.item(), history
 
 
 def inspect(model):
@@ -70,7 +75,9 @@ def inspect(model):
 
 results = []
 for seed in seeds:
-    model, final_loss = train(seed)
+    model, final_loss, trace = train(seed, every=20 if seed == seeds[0] else None)
+    if seed == seeds[0]:
+        hidden_during_training = trace
     results.append((seed, model, final_loss) + inspect(model))
     print(f"seed {seed}: {STEPS} full-batch Adam steps, final BCE {final_loss:.2e}")
 
@@ -149,5 +156,30 @@ ax.set(xlabel="h₁", ylabel="h₂", zlabel="h₃", xlim=(0, 1), ylim=(0, 1), zl
        title="the 8 codes in the cube [0, 1]³")
 fig.tight_layout()
 lesson.figure(fig, "hidden_codes")
+
+# %% [markdown]
+# ## The hidden values while the network learns (Mitchell's Fig. 4.8)
+# Each panel is one hidden unit; each line one of the eight inputs: its value of that unit
+# after every 20th step of the first seed's training.
+
+# %%
+steps_seen = [step for step, _ in hidden_during_training]
+values = np.stack([h for _, h in hidden_during_training])        # (snapshots, 8, 3)
+fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), sharey=True)
+for unit, ax in enumerate(axes):
+    for i in range(8):
+        ax.plot(steps_seen, values[:, i, unit], lw=2, color=plt.cm.tab10(i),
+                label=f"input {i + 1}")
+    ax.set_title(f"hidden unit {unit + 1}", fontsize=15)
+    ax.set_xlabel("training step", fontsize=14)
+    ax.set_ylim(-0.03, 1.03)
+    ax.tick_params(labelsize=12)
+    ax.grid(alpha=0.3)
+axes[0].set_ylabel("hidden value", fontsize=14)
+axes[-1].legend(fontsize=11, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+fig.suptitle(f"seed {seeds[0]}: the three hidden values of each input during training",
+             fontsize=16)
+fig.tight_layout()
+lesson.figure(fig, "hidden_during_training")
 
 lesson.done()

@@ -22,6 +22,7 @@
 import time
 
 import matplotlib.pyplot as plt
+from matplotlib.patches import Ellipse
 import numpy as np
 
 from tinyae import losses, nn, no_grad, optim, viz
@@ -206,6 +207,29 @@ handles = [plt.Line2D([], [], marker="o", ls="", markersize=9, color=colors(d), 
 axes[1].legend(handles=handles, title="digit", fontsize=12, title_fontsize=12,
                loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
 lesson.figure(fig, "codes")
+
+# The VAE's code of an image is a distribution, not a point: q(z|x) = N(μ(x), diag σ²(x)).
+# Its 1σ ellipses ("balls") for 60 test digits, over the prior's 1σ and 2σ circles.
+with no_grad():
+    mu_few, logvar_few = vae.posterior(x_test[order[:60]])
+mu_few, sigma_few = mu_few.numpy(), np.exp(0.5 * logvar_few.numpy())
+fig, ax = plt.subplots(figsize=(8.5, 7.2), layout="constrained")
+for (m1, m2), (s1, s2), digit in zip(mu_few, sigma_few, y_test[order[:60]]):
+    ax.add_patch(Ellipse((m1, m2), 2 * s1, 2 * s2, color=colors(digit % 10), alpha=0.35, lw=0))
+    ax.text(m1, m2, str(digit), fontsize=11, ha="center", va="center", clip_on=True)
+for r, style in ((1, ":"), (2, "--")):
+    ax.plot(r * np.cos(theta), r * np.sin(theta), "k" + style, lw=1.2, label=f"{r}σ of N(0, I)")
+reach = max(3.0, float(np.abs(mu_few).max() + sigma_few.max()) + 0.2)  # every ball in view
+ax.set_aspect("equal")
+ax.set_xlim(-reach, reach)
+ax.set_ylim(-reach, reach)
+ax.set_xlabel("z₁", fontsize=13)
+ax.set_ylabel("z₂", fontsize=13)
+ax.tick_params(labelsize=12)
+ax.grid(alpha=0.3)
+ax.legend(fontsize=12, loc="upper right")
+ax.set_title("VAE: q(z|x) of 60 test digits, μ ± σ (the digit at μ)", fontsize=14)
+lesson.figure(fig, "posterior_balls")
 
 # %%
 GRID = 15

@@ -18,6 +18,7 @@
 # Run: `python lessons/08_nonlinear_manifold.py [--quick] [--out DIR] [--seed N]`
 
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 
 from tinyae import losses, no_grad, optim
@@ -172,5 +173,25 @@ ax.axhline(floor, color="0.5", ls=":", lw=2, label=f"noise floor σ²/3 ({floor:
 ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
 fig.set_size_inches(10, 4.8)
 lesson.figure(fig, "loss_curves")
+
+# %% [markdown]
+# ## The code plane: F₁'s image of the surface
+# The deep AE's 2-D codes h = F₁(x) of the test points, coloured by the surface's true
+# coordinates u (left) and v (right). A smooth colour gradient in both panels means that the
+# encoder has unrolled the saddle into a plane without tearing or folding it: nearby points on
+# the surface get nearby codes.
+
+# %%
+codes = deep_encode(x_test)
+fig, axes = plt.subplots(1, 2, figsize=(12, 5.2), layout="constrained")
+for ax, k, name in zip(axes, (0, 1), ("u", "v")):
+    dots = ax.scatter(codes[:, 0], codes[:, 1], c=uv_test[:, k], cmap="viridis", s=14)
+    fig.colorbar(dots, ax=ax).set_label(f"true coordinate {name}", fontsize=13)
+    ax.set_title(f"codes h = F₁(x), coloured by {name}", fontsize=14)
+    ax.set_xlabel("h₁", fontsize=13)
+    ax.set_ylabel("h₂", fontsize=13)
+    ax.tick_params(labelsize=12)
+    ax.grid(alpha=0.3)
+lesson.figure(fig, "code_plane")
 
 lesson.done()

@@ -94,38 +94,21 @@ print(f"{sum(p.size for p in make_mae(MAIN, 0).parameters()):,} parameters; "
 def architecture_figure():
     """The MAE as the slides draw it, with this lesson's real shapes: the encoder sees only the
     visible patches; a light decoder gets them back with a mask token in every hidden slot."""
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
     n = (28 // PATCH) ** 2
     kept = n - int(round(MAIN * n))
-    boxes = [  # (x, y, width, height, colour, text)
-        (0.2, 1.6, 2.0, 1.6, "0.85", f"image 28×28\n{n} patches of {PATCH}×{PATCH}"),
-        (2.9, 1.6, 2.0, 1.6, "0.92", f"hide {MAIN:.0%} at random\nkeep {kept} visible\npatches"),
-        (5.6, 1.3, 2.4, 2.2, "#9ecae1", f"encoder\n{DEPTH} transformer blocks\nwidth {DIM}, "
-                                        f"{HEADS} heads\non the {kept} visible\ntokens only"),
-        (8.7, 1.3, 2.4, 2.2, "0.92", f"{kept} encoded tokens\n+ a shared mask token\nin the "
-                                     f"{n - kept} hidden slots\n(width {DEC_DIM})"),
-        (11.8, 1.3, 2.3, 2.2, "#fdae6b", f"decoder (light)\n{DEC_DEPTH} block, width "
-                                         f"{DEC_DIM}\npixels of all {n}\npatches"),
-        (14.8, 1.6, 2.2, 1.6, "0.85", "loss: MSE on\nthe HIDDEN\npatches only"),
-    ]
-    fig, ax = plt.subplots(figsize=(17, 4.8))
-    for x, y, w, h, colour, text in boxes:
-        ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.06", fc=colour,
-                                    ec="black", lw=1.5))
-        ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=13)
-    for (x, y, w, h, *_), (nx, ny, nw, nh, *_) in zip(boxes, boxes[1:]):
-        ax.add_patch(FancyArrowPatch((x + w + 0.08, y + h / 2), (nx - 0.08, ny + nh / 2),
-                                     arrowstyle="-|>", mutation_scale=22, lw=2))
-    ax.text(6.8, 0.75, "after training: the encoder alone, on the whole image, gives the "
-                       "features (linear probe)", ha="left", va="center", fontsize=12.5,
-            style="italic")
-    ax.set_xlim(0, 17.2)
-    ax.set_ylim(0.4, 3.9)
-    ax.axis("off")
-    ax.set_title("The masked autoencoder of this lesson (He et al. 2021, at MNIST's size)",
-                 fontsize=16)
-    fig.tight_layout()
-    return fig
+    boxes = [(f"image 28×28\n{n} patches\nof {PATCH}×{PATCH}", "0.85"),
+             (f"hide {MAIN:.0%}\nat random:\n{kept} visible", "0.92"),
+             (f"encoder\n{DEPTH} blocks, width {DIM}\n{HEADS} heads, on the\n{kept} visible "
+              "tokens", "#9ecae1"),
+             (f"+ a mask token\nin each of the\n{n - kept} hidden\nslots (width {DEC_DIM})",
+              "0.92"),
+             (f"decoder (light)\n{DEC_DEPTH} block, width {DEC_DIM}\npixels of all\n{n} "
+              "patches", "#fdae6b"),
+             ("loss: MSE on\nthe HIDDEN\npatches only", "0.85")]
+    return viz.block_diagram([boxes], note="after training: the encoder alone, on the whole "
+                             "image, gives the features (the linear probe)",
+                             title="The masked autoencoder of this lesson (He et al. 2021, "
+                                   "at MNIST's size)")
 
 
 lesson.figure(architecture_figure(), "architecture")

@@ -208,6 +208,21 @@ lesson.check(all(steps), f"the bound falls (within 3 standard errors) from k = "
 # how far the decoder has learnt to read μ.
 
 # %%
+lesson.figure(viz.block_diagram(
+    [[("x\n784 pixels", "0.85"), ("encoder f\n784 → 400 → 20", "#9ecae1"),
+      ("one code\nh = f(x)", "0.92"), ("decoder g\n20 → 400 → 784", "#fdae6b"),
+      ("r = g(h)\nloss ℓ(r, x)", "0.85")],
+     [("x\n784 pixels", "0.85"), ("encoder q_φ(z | x)\n784 → 400 →\n(μ, log σ²), 20 each",
+                                   "#9ecae1"),
+      ("a sample\nz = μ + σ ⊙ ε\nε ~ N(0, I)", "#c7e9c0"),
+      ("decoder p_θ(x | z)\n20 → 400 → 784\n(Bernoulli logits)", "#fdae6b"),
+      ("−log p_θ(x | z)\n+ KL(q_φ ‖ N(0, I))", "0.85")]],
+    row_titles=["deterministic\nautoencoder", "stochastic\n(the VAE)"],
+    note="σ → 0: the sample is μ, the stochastic encoder becomes the deterministic one — and "
+         "its KL grows without bound",
+    title="Deterministic and stochastic encoders and decoders, with this lesson's shapes"),
+    "stochastic_vs_deterministic")
+
 with no_grad():
     mu_t, logvar_t = model.posterior(x_test)
     recon_mean = -model.log_px_given_z(model.decode_logits(mu_t), x_test, reduction="batchmean").item()

@@ -332,3 +332,18 @@ def test_figures_render_inline_in_notebooks(rng):
 def test_cupy_arrays_are_accepted(rng):
     images = backend.to_device(rng.random((4, 784)), "gpu")
     assert len(viz.image_grid([images, tinyae.Tensor(images)]).axes) == 2
+
+
+def test_a_block_diagram_draws_rows_of_boxes_and_refuses_empty_rows(tmp_path):
+    from tinyae import viz
+    fig = viz.block_diagram([[("x", "0.9"), ("encoder", "#9ecae1"), ("h", "0.9")],
+                             [("x", "0.9"), ("q(z|x)", "#9ecae1")]],
+                            row_titles=["AE", "VAE"], note="a note", path=tmp_path / "d.png")
+    assert (tmp_path / "d.png").is_file()
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert {"encoder", "q(z|x)", "AE", "VAE", "a note"} <= set(texts)
+    assert len(fig.axes[0].patches) == 5 + 3  # five boxes, three arrows
+    with pytest.raises(ValueError, match="non-empty list of rows"):
+        viz.block_diagram([[]])
+    with pytest.raises(ValueError, match="row_titles has 1 entries for 2 rows"):
+        viz.block_diagram([[("a", "w")], [("b", "w")]], row_titles=["one"])

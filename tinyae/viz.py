@@ -212,6 +212,47 @@ def latent_scatter(codes, labels, path=None, title=None, max_points=3000, dot_si
 
 
 @_projector
+def block_diagram(rows, row_titles=None, note=None, path=None, title=None):
+    """A model drawn as the slides draw it: each row a chain of boxes left to right, joined by
+    arrows. ``rows`` is a list of rows, each a list of ``(text, colour)`` boxes (text may span
+    lines); ``row_titles`` labels the rows on the left; ``note`` is a line under the chain.
+    Boxes are sized to the widest row so that a slide shows all of it at a readable size."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+    if not rows or not all(isinstance(r, (list, tuple)) and r for r in rows):
+        raise ValueError("block_diagram needs a non-empty list of rows, each a non-empty list "
+                         "of (text, colour) boxes")
+    if row_titles is not None and len(row_titles) != len(rows):
+        raise ValueError(f"row_titles has {len(row_titles)} entries for {len(rows)} rows")
+    longest = max(len(r) for r in rows)
+    box_w, gap, box_h, row_h = 2.4, 0.7, 2.0, 2.8
+    left = 2.6 if row_titles else 0.2
+    width = left + longest * box_w + (longest - 1) * gap + 0.2
+    height = len(rows) * row_h + (0.8 if note else 0.3)
+    fig = _new_figure((min(18.0, 1.1 * width), 1.1 * height + 0.6))
+    ax = fig.add_subplot(1, 1, 1)
+    for r, row in enumerate(rows):
+        y = height - (r + 1) * row_h + (row_h - box_h) / 2
+        if row_titles:
+            ax.text(0.1, y + box_h / 2, row_titles[r], ha="left", va="center", fontsize=14,
+                    weight="bold")
+        for b, (text, colour) in enumerate(row):
+            x = left + b * (box_w + gap)
+            ax.add_patch(FancyBboxPatch((x, y), box_w, box_h, boxstyle="round,pad=0.05",
+                                        fc=colour, ec="black", lw=1.5))
+            ax.text(x + box_w / 2, y + box_h / 2, text, ha="center", va="center", fontsize=15)
+            if b:
+                ax.add_patch(FancyArrowPatch((x - gap + 0.06, y + box_h / 2),
+                                             (x - 0.06, y + box_h / 2), arrowstyle="-|>",
+                                             mutation_scale=20, lw=2))
+    if note:
+        ax.text(width / 2, 0.45, note, ha="center", va="center", fontsize=14, style="italic")
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, height)
+    ax.axis("off")
+    return _finish(fig, path, title)
+
+
+@_projector
 def loss_curves(history, path=None, title=None, logy=False):
     """Loss per epoch: ``{'train': [...], 'val': [...]}``, or several runs
     ``{run: {'train': [...], ...}}`` (one colour per run, one line style per curve)."""

@@ -42,21 +42,6 @@ def register(sample):
     return decorate
 
 
-def hand_over(tensor, old):
-    """Make ``old`` (a Tensor holding ``tensor``'s node as it is now: its array, its creator)
-    take ``tensor``'s place in the recorded graph: the op that made it and the ops that read it
-    hold ``old`` from now on. An in-place op on ``tensor`` then makes ``tensor`` a new node
-    without changing what those ops saw (PyTorch's in-place ops on tensors in the graph)."""
-    creator = tensor._creator
-    if creator is not None and not creator.released and creator._output_ref() is tensor:
-        creator._output_ref = weakref.ref(old)
-    for reader in tensor._readers:
-        fn = reader()
-        if fn is not None and not fn.released:
-            fn.inputs = [old if t is tensor else t for t in fn.inputs]
-    old._readers, tensor._readers = tensor._readers, ()
-
-
 class Function:
     """One op of the computation graph: y = f(x₁, …, xₙ; params).
 
@@ -126,8 +111,8 @@ class Function:
             out._creator = fn
             fn.inputs = tensors
             # Who reads each input, so that an in-place op on it can hand fn the old node
-            # (hand_over). Not needed for a leaf that requires grad (it is never changed while
-            # recorded) nor for a constant made here from a number (no one else holds it).
+            # (functional/inplace.py). Not needed for a leaf that requires grad (never changed
+            # while recorded) nor for a constant made here from a number (no one else holds it).
             reader = None
             for t, given in zip(tensors, inputs):
                 if t is given and (t._creator is not None or not t.requires_grad):

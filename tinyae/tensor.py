@@ -244,36 +244,15 @@ class Tensor:
 
     # --- in-place ops: w -= lr * w.grad under no_grad(), and c += 1 inside a computation -----
     def _inplace(self, other, change, recorded):
-        """Change this tensor in place: ``change(array, other)`` does it to the array. While a
-        graph is recorded and either side requires grad, it is recorded instead, as PyTorch
-        records an in-place op: ``recorded(old, other)`` computes the new value out of place
-        from ``old``, a Tensor that takes over this tensor's node (the ops that read the old
-        value keep it, so their backward sees what they saw), and this tensor becomes the new
-        node. A leaf that requires grad cannot change in place while recorded (PyTorch's rule).
-        Elsewhere the version counter lets backward notice a changed value it still needs."""
+        """Change this tensor in place: ``change(array, other)`` does it to the array, and the
+        version counter lets backward notice a changed value it still needs. While a graph is
+        recorded and either side requires grad it is recorded instead, as PyTorch records an
+        in-place op (functional/inplace.py): ``recorded(old, other)`` computes the new value."""
         involved = self.requires_grad or getattr(other, "requires_grad", False)
-        if not (autograd.is_grad_enabled() and involved):
-            change(self.data, other.data if isinstance(other, Tensor) else other)
-            self._version += 1
-            return self
-        if self.is_leaf and self.requires_grad:
-            raise RuntimeError(
-                "in-place change of a leaf tensor that requires grad while grad is recorded: its "
-                "value is what the gradient is taken with respect to. For an update by hand "
-                "write it inside `with tinyae.no_grad():` (as in PyTorch: w -= lr * w.grad); "
-                "for a new value write x = x + … (a new tensor).")
-        old = Tensor.__new__(Tensor)
-        old.__dict__.update(self.__dict__)
-        autograd.hand_over(self, old)
-        new = recorded(old, old if other is self else other)  # z += z: both sides the old z
-        if new.shape != old.shape or new.dtype != old.dtype:  # as NumPy's a += b refuses it
-            autograd.hand_over(old, self)  # undo: the graph as it was
-            raise ValueError(f"in-place change of a {old.dtype} tensor of shape {old.shape} into "
-                             f"{new.dtype} of shape {new.shape}: an in-place op keeps the shape "
-                             "and dtype; write x = x + … for a new tensor")
-        autograd.hand_over(new, self)
-        self._data, self._creator, self.requires_grad = new._data, new._creator, new.requires_grad
-        self._version = 0  # a new node: the ops that saw the old values now hold ``old``
+        if autograd.is_grad_enabled() and involved:
+            return self._record_inplace(other, recorded)
+        change(self.data, other.data if isinstance(other, Tensor) else other)
+        self._version += 1
         return self
 
     def __iadd__(self, other): return self._inplace(other, operator.iadd, operator.add)

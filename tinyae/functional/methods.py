@@ -7,6 +7,7 @@ from ..arguments import axis_index
 from ..tensor import Tensor
 from . import activations as A
 from . import elementwise as E
+from . import inplace
 from . import linalg as L
 from . import reduce as R
 from . import shape as S
@@ -31,6 +32,8 @@ class _Methods:
     def __pos__(self): return self
     def __abs__(self): return E.abs(self)
     def __getitem__(self, index): return S.getitem(self, index)
+
+    _record_inplace = inplace.record  # Tensor._inplace inside a recorded computation
 
     def __setitem__(self, index, value):
         """x[index] = value, in place; recorded in the graph where it must be (Tensor._inplace)."""

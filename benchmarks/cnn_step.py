@@ -24,10 +24,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 
-def tinyae_step(weights, images, labels):
-    import tinyae as ta
-    import tinyae.nn.functional as F
-    from tinyae import nn, optim
+def training_step(lib, weights, images, labels):
+    """One training step of the network in ``lib`` (tinyae or torch: the same code, as their
+    names agree), started from ``weights`` (name → NumPy array)."""
+    nn, F = lib.nn, lib.nn.functional
 
     class Net(nn.Module):
         def __init__(self):
@@ -38,13 +38,13 @@ def tinyae_step(weights, images, labels):
 
         def forward(self, x):
             x = F.max_pool2d(F.relu(self.conv2(F.relu(self.conv1(x)))), 2)
-            x = F.relu(self.fc1(ta.flatten(self.dropout1(x), 1)))
+            x = F.relu(self.fc1(lib.flatten(self.dropout1(x), 1)))
             return F.log_softmax(self.fc2(self.dropout2(x)), dim=1)
 
     model = Net()
-    model.load_state_dict(weights)
-    opt = optim.Adadelta(model.parameters(), lr=1.0)
-    x, y = ta.tensor(images), ta.tensor(labels)
+    model.load_state_dict({k: lib.tensor(v) for k, v in weights.items()})
+    opt = lib.optim.Adadelta(model.parameters(), lr=1.0)
+    x, y = lib.tensor(images), lib.tensor(labels)
 
     def step():
         opt.zero_grad()
@@ -52,38 +52,7 @@ def tinyae_step(weights, images, labels):
         loss.backward()
         opt.step()
         return loss.item()
-    return step, model
-
-
-def torch_step(weights, images, labels):
-    import torch
-    import torch.nn as tnn
-    import torch.nn.functional as TF
-
-    class Net(tnn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1, self.conv2 = tnn.Conv2d(1, 32, 3, 1), tnn.Conv2d(32, 64, 3, 1)
-            self.dropout1, self.dropout2 = tnn.Dropout(0.25), tnn.Dropout(0.5)
-            self.fc1, self.fc2 = tnn.Linear(9216, 128), tnn.Linear(128, 10)
-
-        def forward(self, x):
-            x = TF.max_pool2d(TF.relu(self.conv2(TF.relu(self.conv1(x)))), 2)
-            x = TF.relu(self.fc1(torch.flatten(self.dropout1(x), 1)))
-            return TF.log_softmax(self.fc2(self.dropout2(x)), dim=1)
-
-    model = Net()
-    model.load_state_dict({k: torch.tensor(v) for k, v in weights.items()})
-    opt = torch.optim.Adadelta(model.parameters(), lr=1.0)
-    x, y = torch.tensor(images), torch.tensor(labels)
-
-    def step():
-        opt.zero_grad()
-        loss = TF.nll_loss(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss.item()
-    return step, model
+    return step
 
 
 def measure(step, steps):
@@ -114,8 +83,8 @@ def main(argv=None):
     images = rng.random((64, 1, 28, 28)).astype(np.float32)
     labels = rng.integers(0, 10, 64)
     weights = _initial_weights()  # the same start in both: tinyae's, copied into PyTorch's
-    ours, _ = tinyae_step(weights, images, labels)
-    theirs, _ = torch_step({k: v.numpy() for k, v in weights.items()}, images, labels)
+    ours = training_step(tinyae, weights, images, labels)
+    theirs = training_step(torch, weights, images, labels)
     print(f"first loss, same weights and batch (dropout masks differ): tinyae {ours():.4f}  "
           f"PyTorch {theirs():.4f}")
     print(f"load average {os.getloadavg()[0]:.2f} at the start; {args.rounds} rounds of "
@@ -146,7 +115,7 @@ def main(argv=None):
 
 
 def _initial_weights():
-    """tinyae's initial weights of the network (as a state_dict of Tensors)."""
+    """tinyae's initial weights of the network (name → NumPy array)."""
     import tinyae as ta
     from tinyae import nn
     ta.manual_seed(0)
@@ -156,7 +125,7 @@ def _initial_weights():
     state = {}
     for name, layer in zip(names, convs + fcs):
         for key, value in layer.state_dict().items():
-            state[f"{name}.{key}"] = value
+            state[f"{name}.{key}"] = value.numpy()
     return state
 
 

@@ -165,7 +165,7 @@ class Lesson:
         from .viz import DPI
         replace_atomically(path, lambda tmp: fig.savefig(tmp, dpi=DPI, bbox_inches="tight"))
         print(f"figure saved: {path}")
-        if _in_notebook():
+        if run_record.in_notebook():
             _show_inline(fig)
         import matplotlib.pyplot as plt
         plt.close(fig)  # a no-op for a figure pyplot does not know
@@ -289,7 +289,7 @@ def _parse_flags(name, number, title, claim, argv, add_arguments):
                              "embedded subset is used)")
     if add_arguments is not None:
         add_arguments(parser)
-    if argv is None and _in_notebook():
+    if argv is None and run_record.in_notebook():
         # Jupyter's own flags (-f kernel.json) are in sys.argv: keep only ours (%run -- ...).
         args = parser.parse_known_args(sys.argv[1:])[0]
     else:
@@ -353,18 +353,13 @@ def _show_inline(fig):
     display(Image(data=buffer.getvalue()))
 
 
-def _in_notebook():
-    """True inside Jupyter, where sys.argv belongs to the kernel, not to the lesson."""
-    return run_record.in_notebook()
-
-
 def _default_name(number, title):
     """The lesson's folder name: the script's file name when it starts with NN_, else NN_title.
     In a notebook (sys.argv[0] is the kernel) the script's name is found from the notebook's
     name (Jupyter's $JPY_SESSION_NAME) or, failing that, as the one lessons/NN_*.py file,
     so that out/ folders are named alike from a script and from a notebook."""
     stems = [Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else ""]
-    if _in_notebook():
+    if run_record.in_notebook():
         stems.append(Path(os.environ.get("JPY_SESSION_NAME", "")).stem)
         for folder in (Path.cwd(), Path.cwd() / "lessons",
                        Path(__file__).resolve().parents[1] / "lessons"):

@@ -6,17 +6,13 @@ ones start first (their times are in their run records, docs/runs/). Run in para
 output goes to its own log while it runs and is printed whole, in one piece, when it ends, so
 that two lessons never interleave their lines; run one at a time, it streams as it is printed.
 """
-import datetime
 import json
-import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-import numpy
 
 from . import run_record
 
@@ -97,10 +93,8 @@ def main_job_record(output, scales, wall, cpu, load, jobs, per_lesson, quick):
     scale = "quick" if quick else ("embedded" if "embedded" in scales else "full")
     return {"format": run_record.FORMAT, "lesson": None, "name": "main_job", "scale": scale,
             "data": sorted({s for s in scales if s}), "seed": 0, "backend": "numpy",
-            "threads": per_lesson, "jobs": jobs,
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1), "load": load,
-            "versions": {"python": platform.python_version(), "numpy": numpy.__version__},
+            "threads": per_lesson, "jobs": jobs, "wall_seconds": round(wall, 1),
+            "cpu_seconds": round(cpu, 1), "load": load, **run_record.when_and_with_what(),
             "claims_held": None, "untested": None, "output": output}
 
 

@@ -58,12 +58,16 @@ def make(lesson, output, wall_seconds, cpu_seconds, load_start):
     return {"format": FORMAT, "lesson": lesson.number, "name": lesson.name,
             "scale": lesson.scale, "data": sorted(lesson.sources), "seed": lesson.seed,
             "backend": lesson.backend, "threads": lesson.threads,
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "wall_seconds": round(wall_seconds, 1), "cpu_seconds": round(cpu_seconds, 1),
-            "load": [load_start, load_average()],
-            "versions": {"python": platform.python_version(), "numpy": numpy.__version__},
+            "load": [load_start, load_average()], **when_and_with_what(),
             "claims_held": lesson.claims_held, "untested": lesson.untested,
             "output": output}
+
+
+def when_and_with_what():
+    """The date of a run, and the versions it ran with (every record has them)."""
+    return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "versions": {"python": platform.python_version(), "numpy": numpy.__version__}}
 
 
 def write(path, record):

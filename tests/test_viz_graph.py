@@ -62,7 +62,10 @@ def test_group_folds_each_module_into_one_box(rng):
     texts = box_texts(folded)
     assert "encoder.0: Linear\n5×3" in texts and "decoder.0: Linear\n5×4" in texts
     assert not any("weight" in t or "bias" in t for t in texts)
-    assert len(texts) == len(box_texts(full)) - 4  # the four parameter leaves folded in
+    # the four parameter leaves fold into their layers, mse's ops into one box
+    assert texts == ["x\n5×4", "encoder.0: Linear\n5×3", "encoder.1: Sigmoid\n5×3",
+                     "decoder.0: Linear\n5×4", "decoder.1: Sigmoid\n5×4", "mse\nscalar"]
+    assert len(box_texts(full)) == 12
     assert folded.get_size_inches()[1] < full.get_size_inches()[1]
     loss.backward()  # drawing left the graph alone
     assert net.encoder[0].weight.grad.shape == (3, 4)

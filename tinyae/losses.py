@@ -18,6 +18,7 @@ import numpy
 
 from . import backend
 from . import functional as F
+from .calls import drawn_as_one_box
 from .tensor import Tensor
 
 REDUCTIONS = ("mean", "sum", "batchmean", "none")
@@ -104,6 +105,7 @@ def _check_unit_interval(who, name, t, hint, nan_ok=False, also=None):
 
 
 # --- reconstruction --------------------------------------------------------------------------
+@drawn_as_one_box
 def mse(pred, target, reduction="mean"):
     """Mean squared error, ℓ = (ŷ − y)², averaged over every element by default.
 
@@ -112,12 +114,14 @@ def mse(pred, target, reduction="mean"):
     return _reduce((pred - target) ** 2, reduction, "mse")
 
 
+@drawn_as_one_box
 def sse(pred, target):
     """Squared error per example: (1/N) Σₙ Σᵢ (ŷₙᵢ − yₙᵢ)², summed over features and averaged
     over the batch (the "squared error per image" of Hinton & Salakhutdinov 2006)."""
     return mse(pred, target, reduction="batchmean")
 
 
+@drawn_as_one_box
 def bce(pred, target, eps=1e-7, reduction="mean"):
     """Binary cross-entropy of probabilities p (e.g. a sigmoid's output) against targets y ∈ [0, 1]:
 
@@ -135,6 +139,7 @@ def bce(pred, target, eps=1e-7, reduction="mean"):
     return _reduce(loss, reduction, "bce")
 
 
+@drawn_as_one_box
 def bce_with_logits(logits, target, reduction="mean"):
     """Binary cross-entropy of p = σ(z) computed from the logits z, without ever forming p:
 
@@ -150,6 +155,7 @@ def bce_with_logits(logits, target, reduction="mean"):
 
 
 # --- classification ---------------------------------------------------------------------------
+@drawn_as_one_box
 def cross_entropy(logits, labels, reduction="mean"):
     """Softmax cross-entropy of logits z (N, C) against integer labels c (N,) in [0, C):
 
@@ -167,6 +173,7 @@ def cross_entropy(logits, labels, reduction="mean"):
     return nll_loss(F.log_softmax(logits, axis=1), labels, reduction, who="cross_entropy")
 
 
+@drawn_as_one_box
 def nll_loss(log_probs, labels, reduction="mean", who="nll_loss"):
     """Negative log-likelihood of integer labels c under log-probabilities (N, C, …) (classes on
     axis 1, as PyTorch's ``F.nll_loss``): ℓₙ = −log_probsₙ,cₙ, averaged by default.
@@ -218,6 +225,7 @@ def one_hot(labels, num_classes=-1):
 
 
 # --- latent-code terms -----------------------------------------------------------------------
+@drawn_as_one_box
 def gaussian_kl(mu, logvar, reduction="batchmean"):
     """KL(N(μ, σ²) ‖ N(0, I)) of a VAE's encoder, with logvar = log σ²:
 
@@ -232,6 +240,7 @@ def gaussian_kl(mu, logvar, reduction="batchmean"):
     return _reduce(terms, reduction, "gaussian_kl")
 
 
+@drawn_as_one_box
 def bernoulli_log_likelihood(logits, x, reduction="batchmean"):
     """log p(x | z) of a Bernoulli decoder with p = σ(logits), from the logits, in nats:
 
@@ -246,6 +255,7 @@ def bernoulli_log_likelihood(logits, x, reduction="batchmean"):
                    "bernoulli_log_likelihood")
 
 
+@drawn_as_one_box
 def gaussian_log_likelihood(mean, x, logvar=0.0, reduction="batchmean"):
     """log N(x; m, σ²) of a Gaussian decoder with mean m and log-variance ``logvar`` (a Tensor
     that broadcasts against m, e.g. one learned scalar, or a fixed number), in nats:
@@ -263,6 +273,7 @@ def gaussian_log_likelihood(mean, x, logvar=0.0, reduction="batchmean"):
     return _reduce(terms, reduction, "gaussian_log_likelihood")
 
 
+@drawn_as_one_box
 def l1_activity(h):
     """L1 sparsity penalty on hidden activations h (N, …): (1/N) Σₙ Σⱼ |hₙⱼ|,
     the sum over units averaged over the batch.  h̄ = sign(h)/N."""
@@ -270,6 +281,7 @@ def l1_activity(h):
     return _reduce(F.abs(h), "batchmean", "l1_activity")
 
 
+@drawn_as_one_box
 def kl_sparsity(h, rho, eps=1e-7):
     """Sparsity penalty of a sparse autoencoder, for activations h ∈ (0, 1) of shape (N, …):
 
@@ -291,6 +303,7 @@ def kl_sparsity(h, rho, eps=1e-7):
 
 
 # --- weight regularizer ----------------------------------------------------------------------
+@drawn_as_one_box
 def l2_penalty(params):
     """½ Σ_W ‖W‖² over the given tensors (usually the weights, not the biases).
 

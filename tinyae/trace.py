@@ -49,8 +49,8 @@ def _name_table(names):
     """id(tensor) -> name, from a Module (its named_parameters) or a mapping name -> Tensor."""
     if names is None:
         return {}
-    if hasattr(names, "named_parameters"):
-        names = dict(names.named_parameters())
+    if hasattr(names, "named_parameters"):  # the buffers too: pos_embed, not "data"
+        names = dict(names.named_parameters()) | dict(names.named_buffers())
     if not hasattr(names, "items"):
         raise TypeError("names must be a Module or a mapping name -> Tensor, e.g. "
                         f"dict(model.named_parameters()); got {type(names).__name__}")
@@ -80,6 +80,9 @@ def graph_nodes(loss, names=None, collapse=False, group=False):
         for x in fn.inputs:
             if x._creator is None:  # leaves appear just before their first use
                 add(x)
+        if group:  # what a module was given, even where no op recorded its use (x → conv)
+            for _, x in _given(fn.output):
+                add(x)
         add(fn.output)
     add(loss)
 
@@ -91,11 +94,153 @@ def graph_nodes(loss, names=None, collapse=False, group=False):
         name = given.get(id(t)) or t.name or f"v{i + 1}"
         nodes.append(GraphNode(i, name, op, t, inputs, _group_of(name, op, inputs, nodes)
                                if id(t) in given or fn is not None else None))
-    if collapse:
-        nodes = _collapse(nodes)
+    calls = _module_calls(nodes, names)
+    nodes = _name_data_inputs(nodes, calls)
+    labels = {}  # group: (name, op, ids of the tensors its calls were given)
     if group:
-        nodes = _fold_groups(nodes)
+        nodes, labels = _group_by_calls(nodes, calls, group)
+    if collapse:  # (plumbing inside a module stays: it folds away, and its last is the output)
+        nodes = _collapse(nodes, keep=labels)
+    if group:
+        nodes = _drop_unused_leaves(_fold_groups(nodes, labels))
     return nodes, [(j, node.index) for node in nodes for j in node.inputs]
+
+
+def _drop_unused_leaves(nodes):
+    """Leave out leaves nothing reads (a tensor given to the model, used only in ops that made
+    no graph: its box would float, joined to nothing)."""
+    read = {j for node in nodes for j in node.inputs}
+    return _renumber([n for n in nodes if n.inputs or n.index in read or n is nodes[-1]],
+                     lambda node: node.inputs)
+
+
+# --- module calls: the boxes of group= ---------------------------------------------------------
+Call = namedtuple("Call", "path depth module inputs outputs members")
+
+
+def _given(t):
+    """(name, tensor) for each live tensor given to the module calls that returned ``t``."""
+    for call in t.__dict__.get("_module_calls", ()):
+        for name, ref in call.inputs:
+            if ref() is not None:
+                yield name, ref()
+
+
+def _module_calls(nodes, model):
+    """Every call of a submodule of ``model`` that made a node of this graph (noted by
+    Module.__call__, tinyae.nn.calls), in the order of their outputs. ``depth`` counts the
+    modules on the path that have a forward of their own (a ModuleList is not one: blocks.0 is
+    at depth 1); ``members`` are the indices of the nodes made inside the call."""
+    if not hasattr(model, "named_modules"):
+        return []
+    modules = dict(model.named_modules())
+    path_of = {id(m): path for path, m in modules.items()}
+    found = {}
+    for node in nodes:
+        for call in node.tensor.__dict__.get("_module_calls", ()):
+            if id(call.module) in path_of or not hasattr(call.module, "forward"):
+                found.setdefault(id(call), (call, []))[1].append(node.index)
+    calls = []
+    for call, outputs in found.values():
+        if not hasattr(call.module, "forward"):  # a function (a loss): depth set below
+            path, depth = call.module.__name__, None
+        else:
+            path = path_of[id(call.module)]
+            depth = _depth(path, modules)
+        inputs = {id(t): name for name, ref in call.inputs if (t := ref()) is not None}
+        members, stack = set(), list(outputs)
+        while stack:  # back from the outputs, up to the tensors the call was given
+            k = stack.pop()
+            if k not in members and id(nodes[k].tensor) not in inputs:
+                members.add(k)
+                stack += nodes[k].inputs
+        calls.append(Call(path, depth, call.module, inputs, outputs, members))
+    modules_called = [c for c in calls if c.depth is not None]
+    calls = [c._replace(depth=1 + max([m.depth for m in modules_called  # one below the
+                                       if c.outputs[-1] in m.members] + [0]))  # module it is in
+             if c.depth is None else c for c in calls]
+    return sorted(calls, key=lambda c: c.outputs[-1])
+
+
+def coarser_levels(model):
+    """The levels ``group=`` can fold ``model`` at beyond its layers, finest first: [2, 1]
+    for a model whose layers sit in blocks (encoder.0), [] for one without modules."""
+    if not hasattr(model, "named_modules"):
+        return []
+    modules = dict(model.named_modules())
+    depths = [_depth(path, modules) for path in modules if path]
+    return list(range(max(depths, default=1) - 1, 0, -1))
+
+
+def _depth(path, modules):
+    """How many modules with a forward of their own the path passes (blocks.0 → 1)."""
+    parts = path.split(".") if path else []
+    return sum(_has_forward(modules[".".join(parts[:i + 1])]) for i in range(len(parts)))
+
+
+def _has_forward(module):
+    return type(module).forward is not type(module).__mro__[-2].forward
+
+
+def _name_data_inputs(nodes, calls):
+    """An unnamed leaf passed to a module is named as that forward names it (the outermost
+    call's name: the model's ``x`` rather than the first layer's ``input``)."""
+    given = {}  # the outermost module's name wins; a loss function's only where no module's
+    for call in sorted(calls, key=lambda c: (hasattr(c.module, "forward"), -c.depth)):
+        given.update(call.inputs)
+    return [node._replace(name=given[id(node.tensor)])
+            if not node.inputs and id(node.tensor) in given and not _has_name(node) else node
+            for node in nodes]
+
+
+def _has_name(node):
+    return node.name != f"v{node.index + 1}"
+
+
+def _group_by_calls(nodes, calls, level):
+    """Each op made inside a module call at ``level`` (True: the innermost calls, the layers;
+    1: the model's own children, 2: theirs, …) is given that call as its group; a run of
+    chained calls of one class in one container (blocks.0 → blocks.1) becomes one group,
+    labelled with the count. Returns the nodes and {group: (name, op, {id: name} given)}."""
+    deepest = float("inf") if level is True else level
+    chosen = [c for c in calls if 1 <= c.depth <= deepest]
+    owner = {}
+    for call in sorted(chosen, key=lambda c: (c.depth, -len(c.members))):
+        owner.update((k, call) for k in call.members  # deeper calls last; ops, and the
+                     if nodes[k].inputs or _made_inside(nodes[k]))  # constants made inside
+    runs = []
+    used = {id(c): c for c in owner.values()}.values()
+    for call in sorted(used, key=lambda c: c.outputs[-1], reverse=True):
+        if runs and _continues(call, runs[-1][-1], nodes, owner):
+            runs[-1].append(call)
+        else:
+            runs.append([call])
+    labels, key_of = {}, {}
+    for run in runs:
+        first, last = run[-1], run[0]  # runs were built from the last call back
+        key = first.path if first.path not in labels else f"{first.path} ({len(labels)})"
+        name = first.path if len(run) == 1 else f"{first.path}–{last.path.rpartition('.')[2]}"
+        kind = type(first.module).__name__ if hasattr(first.module, "forward") else "function"
+        labels[key] = (name, kind if len(run) == 1 else f"{kind} ×{len(run)}", first.inputs)
+        key_of.update((id(call), key) for call in run)
+    return ([node._replace(group=key_of[id(owner[node.index])]) if node.index in owner
+             else node for node in nodes], labels)
+
+
+def _made_inside(leaf):
+    """A leaf with no name that needs no x̄ (im2col's columns of x, a mask), as opposed to a
+    parameter (which folds where it is used) or the data."""
+    return not (leaf.tensor.requires_grad or _has_name(leaf))
+
+
+def _continues(call, later, nodes, owner):
+    """Whether ``call`` is the one before ``later`` in a run of repeated blocks: same class,
+    same container, and ``later`` reads nothing made outside it but ``call``'s output."""
+    if type(call.module) is not type(later.module) or \
+            call.path.rpartition(".")[0] != later.path.rpartition(".")[0]:
+        return False
+    read = {j for k in later.members for j in nodes[k].inputs if j not in later.members}
+    return {j for j in read if nodes[j].inputs} == {call.outputs[-1]}
 
 
 def _group_of(name, op, inputs, earlier):
@@ -123,17 +268,18 @@ def _renumber(kept, inputs_of):
     return out
 
 
-def _collapse(nodes):
-    """Leave out plumbing ops: their users read straight from what the plumbing read from."""
+def _collapse(nodes, keep=()):
+    """Leave out plumbing ops (but those of the groups ``keep``): their users read straight
+    from what the plumbing read from."""
     source = {}
     for node in nodes:
-        if node.op in PLUMBING and node is not nodes[-1]:
+        if node.op in PLUMBING and node is not nodes[-1] and node.group not in keep:
             source[node.index] = source.get(node.inputs[0], node.inputs[0])
     kept = [node for node in nodes if node.index not in source]
     return _renumber(kept, lambda node: [source.get(j, j) for j in node.inputs])
 
 
-def _fold_groups(nodes):
+def _fold_groups(nodes, labels=None):
     """One node per module: its ops, and the parameters (with their plumbing) that only its
     ops use, fold into its last op. A parameter two modules use (tied weights) keeps its own
     box, with an arrow to each."""
@@ -141,13 +287,16 @@ def _fold_groups(nodes):
     for node in nodes:
         for j in node.inputs:
             users[j].append(node.index)
+    labels = labels or {}
     fold = {}
     for node in reversed(nodes):  # users first: a parameter follows where it is used
-        if node.inputs and node.op not in PLUMBING:
+        if node.inputs and (node.op not in PLUMBING or node.group in labels):
             fold[node.index] = node.group
-        else:
+        else:  # a parameter, a constant made inside a module, plumbing between modules
             groups = {fold[u] for u in users[node.index]}
-            fold[node.index] = groups.pop() if node.group and len(groups) == 1 else None
+            foldable = node.group or (not node.inputs and node.tensor.size == 1 and
+                                      _made_inside(node))  # a number: 0.5 in 0.5 * h
+            fold[node.index] = groups.pop() if foldable and len(groups) == 1 else None
     members = {}
     for node in nodes:
         if fold[node.index] is not None:
@@ -159,16 +308,21 @@ def _fold_groups(nodes):
         if owner.get(node.index, node.index) != node.index:
             continue
         if node.index in owner:
-            ops = [m.op for m in members[fold[node.index]] if m.inputs and m.op not in PLUMBING]
-            node = node._replace(name=fold[node.index], op=" + ".join(dict.fromkeys(ops)))
+            key = fold[node.index]
+            ops = [m.op for m in members[key] if m.inputs and m.op not in PLUMBING]
+            name, op, _ = labels.get(key, (key, " + ".join(dict.fromkeys(ops)), {}))
+            node = node._replace(name=name, op=op, group=name)
         kept.append(node)
+
+    where = {node.index: id(node.tensor) for node in nodes}
 
     def inputs_of(node):
         if node.index not in owner:
             return [owner.get(j, j) for j in node.inputs]
-        outside = [owner.get(j, j) for m in members[fold[node.index]] for j in m.inputs
-                   if owner.get(j) != node.index]
-        return list(dict.fromkeys(outside))
+        given = labels.get(fold[node.index], (0, 0, {}))[2]  # x reaches a conv unrecorded
+        outside = [owner.get(j, j) for m in members[fold[node.index]] for j in m.inputs] + \
+            [owner.get(j, j) for j in where if where[j] in given]
+        return list(dict.fromkeys(k for k in outside if k != node.index))
     return _renumber(kept, inputs_of)
 
 

@@ -19,33 +19,65 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.animation import PillowWriter
+from matplotlib.patches import Patch
 from matplotlib.textpath import TextPath
 
 from . import backend
 from .tensor import Tensor
-from .trace import error_signals, graph_nodes, is_small, show
+from .trace import coarser_levels, error_signals, graph_nodes, is_small, show
 from .figure import finish as _finish, new_figure as _new_figure, projector as _projector
 
 FONT = 13                  # points: box text, ≥ 12 for a projector
 LINE = 1.3 * FONT / 72     # inches per line of box text
 GAP_X, GAP_Y = 0.45, 0.3   # inches between columns (for the arrows) and between boxes
+SLIDE_WIDTH, SLIDE_HEIGHT = 12.8, 7.2  # inches: 1920 × 1080 px at the 150 dpi of saving
+LEGEND_HEIGHT = 0.35       # inches under the drawing for the line saying what colours mean
+BAND_GAP = 0.4             # inches between bands beyond a row's, for the edges passing there
 COLORS = {"loss": "#f4a6a6", "op": "#fcd9a8", "input": "#b9d7f2", "const": "#dddddd",
           "now": "#ffe066"}
+LEGEND = {"input": "parameter or input (gets x̄)", "const": "data (gets no x̄)",
+          "op": "op or module", "loss": "loss"}
 NOW_EDGE = "#b3001b"       # the node being visited and the arrows of its uses
 
 
 # --- layout --------------------------------------------------------------------------------
-def _layout(nodes, edges):
-    """Column = depth (longest path from a leaf). An edge spanning several columns passes
-    through a hidden waypoint in each column between, so it gets its own lane instead of
-    crossing boxes. Within a column, nodes are ordered by the mean row of their neighbours
-    (barycentre sweeps left-to-right and back), which keeps arrows short and uncrossed."""
+def _depths(nodes, edges):
+    """Column = depth (longest path from a leaf); a leaf stands just before its first use."""
     depth = dict.fromkeys(nodes, 0)
     for a, b in edges:  # topological order: depth[a] is final before any edge leaves a
         depth[b] = max(depth[b], depth[a] + 1)
-    paths, links = {}, []
+    made = {b for _, b in edges}
+    first_use = {}
     for a, b in edges:
-        waypoints = [(a, b, d) for d in range(depth[a] + 1, depth[b])]
+        if a not in made:
+            first_use[a] = min(first_use.get(a, depth[b]), depth[b])
+    depth.update((a, d - 1) for a, d in first_use.items())
+    return depth
+
+
+def _wrap(widths):
+    """x of each column's centre, and its band: columns that would run past a slide's width
+    start a new band under the last (a long chain reads left to right, then on below)."""
+    x, band, right = [], [], 0.2
+    for d, w in enumerate(widths):
+        wrap = d > 0 and right + GAP_X + w + 0.2 > SLIDE_WIDTH
+        left = 0.2 if wrap or d == 0 else right + GAP_X
+        x.append(left + w / 2)
+        band.append(band[-1] + wrap if d else 0)
+        right = left + w
+    return x, band
+
+
+def _layout(depth, edges, band):
+    """An edge spanning several columns of one band passes through a hidden waypoint in each
+    column between, so it gets its own lane instead of crossing boxes (an edge into another
+    band runs along the gap between bands instead). Within a column, nodes are ordered by the
+    mean row of their neighbours (barycentre sweeps left-to-right and back), which keeps
+    arrows short and uncrossed."""
+    depth, paths, links = dict(depth), {}, []
+    for a, b in edges:
+        same_band = band[depth[a]] == band[depth[b]]
+        waypoints = [(a, b, d) for d in range(depth[a] + 1, depth[b])] if same_band else []
         depth.update({w: w[2] for w in waypoints})
         paths[a, b] = [a] + waypoints + [b]
         links += zip(paths[a, b][:-1], paths[a, b][1:])
@@ -64,7 +96,7 @@ def _layout(nodes, edges):
                      else row[k])
             for i, k in enumerate(col):
                 row[k] = i - (len(col) - 1) / 2  # centre each column vertically
-    return depth, row, paths, max(len(c) for c in columns.values()), max(columns)
+    return depth, row, paths
 
 
 # --- labels ----------------------------------------------------------------------------------
@@ -75,8 +107,11 @@ def _inches(line):
 
 
 def bar(name):
-    """The error signal's symbol: z̄ for a one-letter name, (wx)‾ for a longer one."""
-    return unicodedata.normalize("NFC", name + "\u0304") if len(name) == 1 else f"({name})‾"
+    """The error signal's symbol: z̄ for a one-letter name, (wx)‾ for a longer one or a
+    number (a module "0" of a Sequential: "0̄" would read as a value)."""
+    if len(name) == 1 and name.isalpha():
+        return unicodedata.normalize("NFC", name + "\u0304")
+    return f"({name})‾"
 
 
 def _shape(t):
@@ -96,10 +131,12 @@ def _named(node):
 def _title(node):
     """'W' for a named leaf, 'leaf'/'const' for an unnamed one, 'Tanh: h' or 'Tanh' for an op,
     'encoder.0: Linear' for a folded module."""
-    if node.inputs and node.name == node.group:
-        return f"{node.name}: {node.op}"
+    if node.inputs and node.name == node.group:  # a folded module, or function (mse)
+        return node.name if node.op == "function" else f"{node.name}: {node.op}"
     if not node.inputs:
-        return node.name if _named(node) else ("leaf" if node.tensor.requires_grad else "const")
+        if _named(node):
+            return node.name
+        return "leaf" if node.tensor.requires_grad else "const" if node.tensor.size == 1 else "data"
     return f"{node.op}: {node.name}" if _named(node) else node.op
 
 
@@ -123,24 +160,28 @@ class _Picture:
         if loss._creator is None:
             raise ValueError("this tensor is a leaf: no op recorded it. Compute it from tensors "
                              "with requires_grad=True (and outside no_grad()) to record a graph")
-        try:
-            self.nodes, uses = graph_nodes(loss, names, collapse, group)
-        except RuntimeError:
-            raise ValueError("the graph was freed by backward(): draw it before backward(), "
-                             "or pass retain_graph=True to backward()") from None
+        # group=True: each layer, or, where the layers would not fit a slide, each block
+        for level in [group] if group is not True else [True] + coarser_levels(names):
+            try:
+                self.nodes, uses = graph_nodes(loss, names, collapse, level)
+            except RuntimeError:
+                raise ValueError("the graph was freed by backward(): draw it before backward(), "
+                                 "or pass retain_graph=True to backward()") from None
+            if len(self.nodes) > max_nodes:
+                continue
+            self.edges = list(dict.fromkeys(uses))  # one arrow per input → output (x * x too)
+            self.loss = len(self.nodes) - 1
+            self.signals = error_signals(loss, self.nodes) if signals else {}
+            self.values = values
+            self.head = {n.index: self._head(n) for n in self.nodes}
+            self.tail = {n.index: self._tail(n) for n in self.nodes}
+            self._place()
+            if self.height + 0.6 + LEGEND_HEIGHT <= SLIDE_HEIGHT:
+                break
         if len(self.nodes) > max_nodes:
             raise ValueError(f"the graph has {len(self.nodes)} tensors, more than max_nodes="
                              f"{max_nodes} can show legibly: draw a smaller piece, pass "
                              "collapse=True or group=True, or raise max_nodes")
-        self.edges = list(dict.fromkeys(uses))  # one arrow per input → output, even for x * x
-        self.loss = len(self.nodes) - 1
-        self.signals = error_signals(loss, self.nodes) if signals else {}
-        self.values = values
-        keys = [node.index for node in self.nodes]
-        self.depth, self.row, self.paths, _, self.deepest = _layout(keys, self.edges)
-        self.head = {n.index: self._head(n) for n in self.nodes}
-        self.tail = {n.index: self._tail(n) for n in self.nodes}
-        self._place()
 
     def _head(self, node):
         """The lines every frame shows: title, shape or value."""
@@ -163,33 +204,63 @@ class _Picture:
         return _value_lines(self.signals[node.index], f"{bar(name)} =")
 
     def _place(self):
-        """Box sizes from the longest texts; columns as wide as their widest box (inches)."""
+        """Box sizes from the longest texts; columns as wide as their widest box (inches),
+        wrapped into bands a slide wide; rows a box apart, bands a box apart."""
         size = {}
         for node in self.nodes:
             lines = self.head[node.index] + self.tail[node.index]
             size[node.index] = (max(map(_inches, lines)) + 0.35, len(lines) * LINE + 0.25)
-        widths = [0.0] * (self.deepest + 1)
+        depth = _depths([node.index for node in self.nodes], self.edges)
+        widths = [0.6] * (max(depth.values()) + 1)  # 0.6: a column of waypoints only
         for k, (w, _) in size.items():
-            widths[self.depth[k]] = max(widths[self.depth[k]], w)
-        widths = [max(w, 0.6) for w in widths]  # a column of waypoints only
-        self.x = [0.2 + widths[0] / 2]
-        for left, right in zip(widths[:-1], widths[1:]):
-            self.x.append(self.x[-1] + left / 2 + GAP_X + right / 2)
-        self.width = self.x[-1] + widths[-1] / 2 + 0.2
+            widths[depth[k]] = max(widths[depth[k]], w)
+        self.column_width = widths
+        self.x, self.band = _wrap(widths)
+        self.depth, self.row, self.paths = _layout(depth, self.edges, self.band)
+        self.width = max(x + w / 2 for x, w in zip(self.x, widths)) + 0.2
         self.pitch = max(h for _, h in size.values()) + GAP_Y
-        rows = [self.row[k] for k in self.row]
-        self.top, self.bottom = max(rows), min(rows)
-        self.height = (self.top - self.bottom) * self.pitch + self.pitch + 0.2
+        rows = {}  # band: rows of its nodes
+        for k, r in self.row.items():
+            rows.setdefault(self.band[self.depth[k]], []).append(r)
+        self.centre, self.gap, bottom = [], [], 0.0  # each band's centre line and the gap
+        for b in range(len(rows)):                    # above it (inches), room for lanes
+            top = 0.0 if b == 0 else bottom - self.pitch - BAND_GAP
+            self.gap.append(top + (self.pitch + BAND_GAP) / 2)
+            self.centre.append(top + min(rows[b]) * self.pitch)
+            bottom = self.centre[b] - max(rows[b]) * self.pitch
+        self.top = -min(rows[0]) * self.pitch + self.pitch / 2 + 0.1
+        self.bottom = bottom - self.pitch / 2 - 0.1
+        self.height = self.top - self.bottom + 0.2
+
+    def _band(self, k):
+        return self.band[self.depth[k]]
+
+    def _route(self, keys, lane):
+        """The polyline of a long edge, up to just before its last box: through its waypoints
+        within a band; into a later band down from its box, along the gap under its band (each
+        edge at its own height there, so edges sharing the gap stay apart) and in from the left
+        of the column it enters."""
+        a, b = keys[0], keys[-1]
+        if self._band(a) == self._band(b):
+            return [self.point(k) for k in keys[:-1]]
+        (xa, ya), (xb, yb) = self.point(a), self.point(b)
+        below_a = self.gap[self._band(a) + 1] + (lane % 7 - 3) * 0.06
+        above_b = self.gap[self._band(b)] + (lane % 7 - 3) * 0.06
+        entry = max(0.08, xb - self.column_width[self.depth[b]] / 2 - GAP_X / 2)
+        margin = 0.03 + 0.035 * (lane % 4)  # bands between: down the left margin, past them
+        via = [] if below_a == above_b else [(margin, below_a), (margin, above_b)]
+        # in just above the box's middle, apart from an arrow coming straight from the left
+        return [(xa, ya), (xa, below_a)] + via + [(entry, above_b), (entry, yb + 0.15)]
 
     def point(self, k):
-        return self.x[self.depth[k]], -self.row[k] * self.pitch
+        d = self.depth[k]
+        return self.x[d], self.centre[self.band[d]] - self.row[k] * self.pitch
 
     def draw(self, fig, done=None, now=None, title=None):
         """Draw into ``fig``: every signal when ``done`` is None, else only those of the node
         indices in ``done``, with node ``now`` highlighted."""
         ax = fig.add_subplot()
-        ax.set(xlim=(0, self.width), ylim=(-self.top * self.pitch - self.pitch / 2 - 0.1,
-                                           -self.bottom * self.pitch + self.pitch / 2 + 0.1))
+        ax.set(xlim=(0, self.width), ylim=(self.bottom, self.top))
         ax.axis("off")
         boxes = {}
         for node in self.nodes:
@@ -202,23 +273,34 @@ class _Picture:
                                bbox=dict(boxstyle="round,pad=0.4", fc=color,
                                          ec=NOW_EDGE if k == now else "0.3",
                                          lw=3 if k == now else 1))
-        for (a, b), keys in self.paths.items():
+        for lane, ((a, b), keys) in enumerate(self.paths.items()):
             hot = a == now
             arrow = dict(arrowstyle="-|>", color=NOW_EDGE if hot else "0.25",
                          lw=2.6 if hot else 1.1, shrinkA=5, shrinkB=5)
             # Ends are given relative to each label's extent (right-middle of a, left-middle of
             # b), so they stay on the box edges at any figure size or dpi.
-            if len(keys) == 2:
+            if len(keys) == 2 and self._band(a) == self._band(b):
                 ax.annotate("", xy=(0, 0.5), xycoords=boxes[b], xytext=(1, 0.5),
                             textcoords=boxes[a], zorder=2, arrowprops=arrow)
                 continue
             # A long edge: a line through its waypoints (starting under box a), then the arrow.
-            xs, ys = zip(*(self.point(k) for k in keys[:-1]))
+            xs, ys = zip(*self._route(keys, lane))
             ax.plot(xs, ys, color=arrow["color"], lw=arrow["lw"], zorder=1)
             ax.annotate("", xy=(0, 0.5), xycoords=boxes[b], xytext=(xs[-1], ys[-1]),
                         textcoords="data", zorder=2, arrowprops=dict(arrow, shrinkA=0))
         fig.suptitle(title or self.title(), fontsize=16 if title is None else 15)
+        self._legend(fig)
         return ax
+
+    def _legend(self, fig):
+        """What the colours mean (those in the drawing), and what a v̄ in a box is."""
+        kinds = {_kind(node, self.loss) for node in self.nodes}
+        handles = [Patch(fc=COLORS[kind], ec="0.3", label=LEGEND[kind])
+                   for kind in LEGEND if kind in kinds]
+        if self.signals:
+            handles.append(Patch(fc="none", ec="none", label="v̄ = ∂L/∂v, the error signal"))
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles),
+                   frameon=False, fontsize=12, handlelength=1.2)
 
     def title(self):
         loss = self.nodes[self.loss]
@@ -226,7 +308,8 @@ class _Picture:
                 f"{len(self.edges)} edges)")
 
     def figure(self, extra_height=0.0):
-        return _new_figure((max(5.0, self.width), max(2.5, self.height + 0.6 + extra_height)))
+        return _new_figure((max(5.0, self.width),
+                            max(2.5, self.height + 0.6 + LEGEND_HEIGHT + extra_height)))
 
     def step_text(self, k):
         """What frame k says: how the node's error signal is made from its uses' signals."""

@@ -21,6 +21,7 @@ from .. import functional as F
 from .. import nn
 from ..generator import as_generator
 from ..autograd import no_grad
+from ..calls import drawn_as_one_box
 from ..nn import init
 from ..nn.transformer import (TransformerBlock, patchify, random_masking, restore_order,
                               sincos_pos_embed_2d, unpatchify)
@@ -137,9 +138,7 @@ class MaskedAutoencoder(nn.Module):
 
             L = Σₙ Σ_hidden ‖x̂ₙₚ − xₙₚ‖² / (p²·C · number of hidden patches)"""
         pred, mask = self(x)
-        mask = mask.astype(pred.dtype, copy=False)
-        per_patch = ((pred - self.target(x).astype(pred.dtype, copy=False)) ** 2).mean(axis=-1)
-        total = (per_patch * mask).sum() * (1.0 / float(mask.sum()))
+        total = masked_mse(pred, self.target(x), mask)
         if return_parts:
             return total, {"masked_mse": float(total.item())}
         return total
@@ -175,3 +174,11 @@ class MaskedAutoencoder(nn.Module):
                 f"num_patches={self.num_patches}, mask_ratio={self.mask_ratio}, "
                 f"norm_pix_loss={self.norm_pix_loss}")
 
+
+@drawn_as_one_box
+def masked_mse(pred, target, mask):
+    """Mean squared error per pixel over the patches where ``mask`` is 1 (hidden): pred and
+    target (N, P, D), mask (N, P)."""
+    mask = mask.astype(pred.dtype, copy=False)
+    per_patch = ((pred - target.astype(pred.dtype, copy=False)) ** 2).mean(axis=-1)
+    return (per_patch * mask).sum() * (1.0 / float(mask.sum()))

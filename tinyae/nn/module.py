@@ -24,6 +24,7 @@ import numpy
 from .. import backend
 from ..io import save_npz_atomic
 from ..tensor import Tensor
+from ..calls import note_call
 
 
 class Parameter(Tensor):
@@ -317,7 +318,9 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        output = self.forward(*args, **kwargs)
+        note_call(self, args, kwargs, output)  # for drawings that fold each module's ops
+        return output
 
     def extra_repr(self):
         """The text between the parentheses of this module's repr, e.g. 'in_features=784, …'."""

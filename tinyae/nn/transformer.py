@@ -18,6 +18,7 @@ import numpy
 from .. import backend
 from .. import functional as F
 from ..arguments import positive_int
+from ..calls import drawn_as_one_box
 from ..tensor import Tensor
 from . import init
 from .activation import GELU
@@ -26,6 +27,7 @@ from .module import Module
 from .norm import LayerNorm
 
 
+@drawn_as_one_box
 def scaled_dot_product_attention(q, k, v, return_weights=False):
     """Attention of queries q (…, T, d) over keys k (…, S, d) and values v (…, S, dᵥ):
 
@@ -138,6 +140,7 @@ def sincos_pos_embed_2d(dim, grid_size):
     return numpy.concatenate([code(rows), code(cols)], axis=1).astype(numpy.float32)
 
 
+@drawn_as_one_box
 def patchify(x, patch, image_size, channels=1):
     """Images (N, C·H·W) or (N, C, H, W) -> patches (N, P, C·p·p), P = (H/p)², row-major over
     the grid; each patch's pixels in (row, col, channel) order. Works on Tensors (differentiable:
@@ -153,6 +156,7 @@ def patchify(x, patch, image_size, channels=1):
     return x.reshape(shape).transpose(axes).reshape(out_shape)
 
 
+@drawn_as_one_box
 def unpatchify(patches, patch, image_size, channels=1):
     """The inverse of ``patchify``: (N, P, C·p·p) -> (N, C·H·W)."""
     g = image_size // patch
@@ -164,6 +168,7 @@ def unpatchify(patches, patch, image_size, channels=1):
     return patches.reshape(shape).transpose(axes).reshape(n, -1)
 
 
+@drawn_as_one_box
 def random_masking(x, mask_ratio, rng):
     """Keep a random (1 − r)·P of each sample's P tokens (He et al. 2021, per sample).
 
@@ -193,6 +198,7 @@ def random_masking(x, mask_ratio, rng):
     return x_kept, xp.asarray(mask), ids_restore
 
 
+@drawn_as_one_box
 def restore_order(tokens, ids_restore):
     """Put (N, P, D) tokens given in shuffled order back in the original order:
     y[n, i] = tokens[n, ids_restore[n, i]]."""

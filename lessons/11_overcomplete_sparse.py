@@ -160,6 +160,49 @@ lesson.check(abs(kl["mean_h"] - RHO) < rho_tol * RHO,
              f"ρ = {RHO}")
 
 # %% [markdown]
+# ## The L1 penalty is a prior on the code
+#
+# The sparse autoencoder is not only "a loss with a penalty": it is a model of the data and
+# its code together, p_model(x, h) = p_model(h) p_model(x | h), trained by maximum likelihood
+# with the code fixed at h = f(x) (Goodfellow et al., Deep Learning §14.2.1). Take
+#
+#     p_model(hⱼ) = (λ/2) e^{−λ|hⱼ|}                  a Laplace prior on each code unit
+#     p_model(x | h) = N(x; g(h), σ² I),  σ² = ½      the decoder's output as a Gaussian mean
+#
+# Then, for one input x ∈ ℝᵈ with a k-unit code,
+#
+#     −log p_model(x, h) = λ Σⱼ |hⱼ| − k log(λ/2) + ‖x − g(h)‖² + (d/2) log(2π σ²)
+#                        = [ ‖x − g(h)‖² + λ Σⱼ |hⱼ| ] + const
+#
+# which is the L1 model's loss per patch: squared error summed over the d = 64 pixels ("sse")
+# plus λ Σⱼ |hⱼ| with λ = 0.1. The penalty is −log of a prior that puts most of its mass at
+# hⱼ = 0, which is why it gives sparse codes; a Gaussian prior would give weight-decay-like
+# ‖h‖² and small but dense codes. The check: the negative log joint density, computed from
+# the two densities on the test patches, minus the model's own training loss, is the constant
+# −k log(λ/2) + (d/2) log(2π σ²) for every patch.
+
+# %%
+LAMBDA = specs["L1"]["regularizers"][0].weight
+x_check = x_test[:512]
+with no_grad():
+    h_l1 = models["L1"].encode(lesson.asarray(x_check))
+    r_l1 = models["L1"].decode(h_l1).numpy().astype(np.float64)
+    h_l1 = h_l1.numpy().astype(np.float64)
+    model_loss = float(models["L1"].loss(lesson.asarray(x_check)).item())  # batch mean
+log_prior = (np.log(LAMBDA / 2) - LAMBDA * np.abs(h_l1)).sum(axis=1)
+log_likelihood = (-0.5 * np.log(2 * np.pi * 0.5) - (x_check - r_l1) ** 2 / (2 * 0.5)).sum(axis=1)
+neg_log_joint = -(log_prior + log_likelihood)
+constant = -HIDDEN * np.log(LAMBDA / 2) + P * P / 2 * np.log(2 * np.pi * 0.5)
+gap = neg_log_joint.mean() - constant - model_loss
+print(f"λ = {LAMBDA}: mean −log p_model(x, h) over {len(x_check)} test patches "
+      f"{neg_log_joint.mean():.6f} = the L1 model's loss {model_loss:.6f} + the constant "
+      f"{constant:.6f} (difference {gap:.1e}; spread of −log p − loss over the patches "
+      f"{np.ptp(neg_log_joint - ((x_check - r_l1) ** 2).sum(1) - LAMBDA * np.abs(h_l1).sum(1)):.1e})")
+lesson.check(abs(gap) < 1e-4 * abs(constant),
+             "(prior) the L1 model's training loss is −log p_model(x, h) under a Laplace prior "
+             "on h and a Gaussian decoder, up to the constant −k log(λ/2) + (d/2) log(2πσ²)")
+
+# %% [markdown]
 # ## A fourth regulariser: dropout on the code
 # The course lists four ways to keep an overcomplete AE from copying: sparsity, denoising,
 # contraction, and dropout on the hidden layer. Dropout zeroes each code unit with

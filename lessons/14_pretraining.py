@@ -26,6 +26,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
+from tinyae import viz
 from tinyae.lesson import Lesson
 from tinyae.models import (Classifier, end_to_end_pretrain, encode_all, error_rate, fine_tune,
                            greedy_pretrain, linear_probe, random_encoder)
@@ -284,6 +285,26 @@ def draw_steps(few_sda):
 sda_name = "greedy denoising (SdA)"
 lesson.figure(draw_steps((np.mean(after_step1[sda_name]), np.mean(results["few"][sda_name]))),
               "steps")
+
+# %% [markdown]
+# The "other technique", end to end: one deep autoencoder trained on x without labels, then its
+# encoder (weights copied) under a softmax layer, fine-tuned with the labels as above. The
+# decoder is thrown away. Drawn with this run's widths and its few-label test error.
+
+# %%
+encoder_path, decoder_path = " → ".join(map(str, SIZES)), " → ".join(map(str, SIZES[::-1]))
+end_to_end_few = np.mean(results["few"]["end-to-end deep AE"])
+lesson.figure(viz.block_diagram(
+    [[("x\n784 pixels\n(no labels)", "0.85"), (f"encoder\n{encoder_path}\nsigmoid", "#9ecae1"),
+      (f"code\n{SIZES[-1]} units", "0.92"), (f"decoder\n{decoder_path}\nsigmoid", "#fdae6b"),
+      ("x̂: cross-\nentropy\nwith x", "0.85")],
+     [("x\n784 pixels\n+ labels y", "0.85"), ("the same\nencoder\n(weights copied)", "#9ecae1"),
+      (f"softmax layer\n{SIZES[-1]} → 10", "#c7e9c0"), ("cross-entropy\nwith y", "0.85")]],
+    row_titles=["1. pretrain\nend to end", "2.–3. fine-tune\n(softmax alone,\nthen all)"],
+    note=f"the decoder is thrown away; with {PER_CLASS} labels per class this start gave "
+         f"{100 * end_to_end_few:.2f}% test error",
+    title="End-to-end pretraining: one deep autoencoder, then its encoder starts the classifier"),
+    "end_to_end")
 
 fig, axes = plt.subplots(1, len(SIZES) - 1, figsize=(5 * (len(SIZES) - 1), 4.2))
 for k, ax in enumerate(axes):

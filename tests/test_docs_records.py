@@ -133,3 +133,14 @@ def test_the_term_plans_lesson_times_are_the_recorded_ones():
     block = run_pages.TIMES.search(text)
     assert block, "docs/course.md has no <!-- lesson times --> block"
     assert block["body"] == run_pages.times_table(), "run `tinyae docs sync`"
+
+
+def test_the_term_plans_topic_table_names_figures_that_exist():
+    text = run_pages.COURSE.read_text(encoding="utf-8")
+    table = text.split("## The decks' topics", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if re.match(r"\| \d+ \|", line)]
+    assert [int(row.split("|")[1]) for row in rows] == list(range(1, 28))  # 27 topics, in order
+    img = run_pages.COURSE.parent / "img"
+    named = re.findall(r"`(\d\d_\w+)`", table)
+    assert named and all((img / f"{n}.png").exists() or (img / f"{n}.gif").exists()
+                         for n in named), [n for n in named if not list(img.glob(n + ".*"))]

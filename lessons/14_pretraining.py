@@ -292,7 +292,12 @@ lesson.figure(draw_steps((np.mean(after_step1[sda_name]), np.mean(results["few"]
 # decoder is thrown away. Drawn with this run's widths and its few-label test error.
 
 # %%
-encoder_path, decoder_path = " → ".join(map(str, SIZES)), " → ".join(map(str, SIZES[::-1]))
+def path(widths):  # "784 → 200\n→ 200 → 200": two lines, to fit a box
+    half = (len(widths) + 1) // 2
+    return " → ".join(map(str, widths[:half])) + "\n→ " + " → ".join(map(str, widths[half:]))
+
+
+encoder_path, decoder_path = path(SIZES), path(SIZES[::-1])
 end_to_end_few = np.mean(results["few"]["end-to-end deep AE"])
 lesson.figure(viz.block_diagram(
     [[("x\n784 pixels\n(no labels)", "0.85"), (f"encoder\n{encoder_path}\nsigmoid", "#9ecae1"),

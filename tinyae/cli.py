@@ -7,6 +7,7 @@
     tinyae train shallow --data mnist --epochs 10 --out runs/shallow
     tinyae info                         versions, backend, GPU, where MNIST was found
     tinyae docs sync                    the lesson pages' numbers, regenerated from docs/runs/
+    tinyae docs build [--out site]      the course as a website that works offline
 
 A user error (bad argument, missing data or lessons folder) prints one clear line and exits
 with status 2, without a traceback; a failed lesson or op check exits with status 1.
@@ -257,8 +258,21 @@ def cmd_train(args):
 
 # --- docs ------------------------------------------------------------------------------------
 def cmd_docs(args):
-    """Regenerate the lesson pages' record blocks from docs/runs/ (see tinyae/run_pages.py)."""
+    """sync: regenerate the lesson pages' record blocks from docs/runs/ (tinyae/run_pages.py);
+    build: the course website, offline (tinyae/site.py)."""
     from . import run_pages
+    if args.action == "build":
+        from . import site
+        try:
+            pages, seconds = site.build(args.out)
+        except ModuleNotFoundError as err:
+            raise UsageError(f"the website needs the docs extra ({err.name} is missing): "
+                             'pip install -e ".[docs]"') from None
+        except RuntimeError as err:
+            raise UsageError(str(err)) from None
+        print(f"{pages} pages built in {seconds:.0f} s: open {Path(args.out) / 'index.html'}, "
+              f"or run `python -m http.server -d {args.out}` and open http://localhost:8000")
+        return 0
     try:
         changed = run_pages.sync()
     except ValueError as err:  # a record missing or damaged
@@ -346,9 +360,12 @@ def make_parser():
     p.set_defaults(run=cmd_train)
 
     sub.add_parser("info", help="versions, backend, GPU and data locations").set_defaults(run=cmd_info)
-    p = sub.add_parser("docs", help="the lesson pages' measured numbers, from the recorded runs")
-    p.add_argument("action", choices=("sync",), help="rewrite every page's record blocks from "
-                   "docs/runs/ (after `python lessons/NN_….py --record`)")
+    p = sub.add_parser("docs", help="the pages' measured numbers from the recorded runs; the "
+                       "course website")
+    p.add_argument("action", choices=("sync", "build"), help="sync: rewrite every page's record "
+                   "blocks from docs/runs/ (after `python lessons/NN_….py --record`); build: the "
+                   "course website into --out, offline (needs the docs extra)")
+    p.add_argument("--out", default="site", help="build: the folder of the website (default site/)")
     p.set_defaults(run=cmd_docs)
     p = sub.add_parser("data", help="get the full data sets (MNIST by default)")
     p.add_argument("action", choices=("download",), help="download into the user cache")

@@ -126,7 +126,7 @@ def _given(t):
 
 def _module_calls(nodes, model):
     """Every call of a submodule of ``model`` that made a node of this graph (noted by
-    Module.__call__, tinyae.nn.calls), in the order of their outputs. ``depth`` counts the
+    Module.__call__, tinyae.calls), in the order of their outputs. ``depth`` counts the
     modules on the path that have a forward of their own (a ModuleList is not one: blocks.0 is
     at depth 1); ``members`` are the indices of the nodes made inside the call."""
     if not hasattr(model, "named_modules"):
@@ -177,7 +177,8 @@ def _depth(path, modules):
 
 
 def _has_forward(module):
-    return type(module).forward is not type(module).__mro__[-2].forward
+    """False for a container (ModuleList) that keeps Module's own forward, which only raises."""
+    return type(module).forward is not type(module).__mro__[-2].forward  # [-2]: Module
 
 
 def _name_data_inputs(nodes, calls):

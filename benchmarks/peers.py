@@ -1,5 +1,6 @@
-"""One training step of each benchmarked work, in tinyae and in every peer: PyTorch (eager) and
-JAX (the whole step — loss, gradient, Adam — one ``jax.jit``-compiled function).
+"""One training step of each benchmarked work, in tinyae and in every peer: PyTorch (eager),
+JAX (the whole step — loss, gradient, Adam — one ``jax.jit``-compiled function) and, for the
+per-op work only, HIPS autograd (a pure-Python engine over NumPy, like tinyae).
 
     make_step(framework, work, batches) -> (step, sync)
 
@@ -35,7 +36,8 @@ def inputs_for(work, images, rng, count=8):
 
 
 def make_step(framework, work, batches):
-    return {"tinyae": _tinyae, "torch": _torch, "jax": _jax}[framework](work, batches)
+    return {"tinyae": _tinyae, "torch": _torch, "jax": _jax,
+            "autograd": _autograd}[framework](work, batches)
 
 
 def _chain(x, c):
@@ -124,6 +126,34 @@ def _torch_block(torch):
             x = x + self.proj(a)
             return x + self.fc2(F.gelu(self.fc1(self.norm2(x)), approximate="tanh"))
     return Block()
+
+
+# --- HIPS autograd (per-op only) ---------------------------------------------------------------
+def _autograd(work, batches):
+    """The per-op chain with autograd's primitives: multiply, add, the logistic sigmoid (one
+    primitive with its vjp, as autograd's users define one, like tinyae's Sigmoid), subtract,
+    sum: the same 101 ops."""
+    if work != "perop":
+        raise NotImplementedError("HIPS autograd: per-op overhead only (no layers or Adam)")
+    from autograd import grad
+    import autograd.numpy as anp
+    from autograd.extend import defvjp, primitive
+
+    expit = primitive(lambda z: 1 / (1 + np.exp(-z)))
+    defvjp(expit, lambda ans, z: lambda g: g * ans * (1 - ans))
+
+    def chain(x, c):
+        h = x
+        for _ in range(CHAIN_LINKS):
+            h = expit(h * c + c) - h
+        return anp.sum(h)
+
+    gradient = grad(chain)  # forward + backward, as tinyae's and PyTorch's .backward()
+    xs = [b.astype(np.float32) for b in batches]
+
+    def step(i):
+        gradient(xs[0], xs[i % len(xs)])
+    return step, _nothing
 
 
 # --- JAX (jit-compiled step) -------------------------------------------------------------------

@@ -37,12 +37,12 @@ sys.path[:0] = [p for p in (ROOT,) if p not in sys.path]
 
 from benchmarks.peers import WORKS  # noqa: E402
 
-PEERS = ("torch", "jax")
-NAMES = {"tinyae": "tinyae", "torch": "PyTorch", "jax": "JAX"}
+PEERS = ("torch", "jax", "autograd")
+NAMES = {"tinyae": "tinyae", "torch": "PyTorch", "jax": "JAX", "autograd": "HIPS autograd"}
 # issue 17's goals: tinyae ÷ peer at most this (None: no goal)
 GOALS = {"shallow": {"torch": 1.0}, "deep": {"torch": 0.9, "jax": 1.0}, "conv": {"torch": 0.9},
          "vae": {"torch": 1.0}, "block16": {"torch": 1.3}, "block49": {"torch": 1.3},
-         "perop": {"torch": 1.5}}
+         "perop": {"torch": 1.5, "autograd": 1.0}}  # issue 27: perop ≤ 2.0× PyTorch, ≤ HIPS
 MODELS_WITH_MEMORY = ("shallow", "deep", "conv", "vae")
 
 
@@ -215,7 +215,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--works", default=",".join(WORKS), help=f"subset of {','.join(WORKS)}")
     p.add_argument("--threads", default="1,2", help="thread counts, comma-separated (default 1,2)")
-    p.add_argument("--peers", default=",".join(PEERS), help="subset of torch,jax (installed ones only)")
+    p.add_argument("--peers", default=",".join(PEERS), help="subset of torch,jax,autograd (installed "
+                   "ones only; autograd times the per-op work only)")
     p.add_argument("--rounds", type=int, default=9, help="interleaved rounds per work (default 9)")
     p.add_argument("--seconds", type=float, default=0.3, help="time per framework per round (default 0.3)")
     p.add_argument("--no-memory", dest="memory", action="store_false", help="skip the peak-memory runs")
@@ -244,7 +245,8 @@ def main(argv=None):
     peers = [p for p in args.peers if installed(p)]
     skipped = [NAMES[p] for p in args.peers if p not in peers]
     threads = [int(t) for t in args.threads.split(",")]
-    versions = [f"numpy {numpy.__version__}"] + [f"{NAMES[p]} {__import__(p).__version__}" for p in peers]
+    from importlib.metadata import version  # (autograd has no __version__)
+    versions = [f"numpy {numpy.__version__}"] + [f"{NAMES[p]} {version(p)}" for p in peers]
     print(f"{time.strftime('%Y-%m-%d %H:%M')}  {os.cpu_count()} cores; {', '.join(versions)}"
           + (f"; not installed (skipped): {', '.join(skipped)}" if skipped else ""))
     print(f"load average at the start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}; "

@@ -141,3 +141,13 @@ def test_search_finds_the_course_offline(built, browser, word):
     assert found, word
     assert any(os.path.basename(urlparse(h).path) in ("13_contractive.html", "18_vae.html",
                                                        "index.html") for h in found), found
+
+
+def test_without_the_docs_extra_the_command_says_how_to_get_it(monkeypatch, capsys):
+    from tinyae import cli
+    real = site.importlib.util.find_spec
+    monkeypatch.setattr(site.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "furo" else real(name, *a))
+    assert cli.main(["docs", "build", "--out", "unused"]) == 2
+    err = capsys.readouterr().err
+    assert "docs extra" in err and 'pip install -e ".[docs]"' in err and "furo" in err

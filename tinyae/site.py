@@ -19,6 +19,7 @@ What staging does to the pages (nothing here re-runs a lesson):
 * Sphinx runs with warnings as errors: a broken link or a missing image fails the build with
   the page named.
 """
+import importlib.util
 import inspect
 import re
 import shutil
@@ -38,6 +39,9 @@ def build(out, quiet=True):
     """Stage docs/ and lessons/ beside ``out`` (``out``-src) and build the HTML into ``out``.
     Returns (number of pages, seconds). Raises RuntimeError naming the page on a broken link,
     a missing image or any other warning."""
+    for package in ("sphinx", "myst_parser", "furo", "sphinx-mathjax-offline", "jupytext"):
+        if importlib.util.find_spec(package) is None:  # the docs extra is not installed
+            raise ModuleNotFoundError(f"No module named {package!r}", name=package)
     from sphinx.cmd.build import build_main
     start = time.perf_counter()
     out = Path(out).resolve()

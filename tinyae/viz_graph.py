@@ -248,16 +248,14 @@ class _Picture:
         if self._band(a) == self._band(b):
             return [self.point(k) for k in keys[:-1]]
         (xa, ya), (xb, yb) = self.point(a), self.point(b)
-        right = min(xa + self.column_width[self.depth[a]] / 2 + GAP_X / 2,  # the gap right
-                    self.width - 0.08)                                        # of a
+        right = min(xa + self.column_width[self.depth[a]] / 2 + GAP_X / 2, self.width - 0.08)
         below_a, above_b = (self.gap[band] + (lane % 7 - 3) * 0.06
                             for band in (self._band(a) + 1, self._band(b)))
         entry = max(0.08, xb - self.column_width[self.depth[b]] / 2 - GAP_X / 2)
         margin = 0.03 + 0.035 * (lane % 4)  # bands between: down the left margin, past them
         via = [] if below_a == above_b else [(margin, below_a), (margin, above_b)]
-        # in just above the box's middle, apart from an arrow coming straight from the left
-        return [(xa, ya), (right, ya), (right, below_a)] + via + \
-            [(entry, above_b), (entry, yb + 0.15)]
+        return [(xa, ya), (right, ya), (right, below_a)] + via + [  # right of a, down, across
+            (entry, above_b), (entry, yb + 0.15)]  # in just above b's middle, apart from an arrow
 
     def point(self, k):
         d = self.depth[k]
@@ -266,8 +264,7 @@ class _Picture:
     def draw(self, fig, done=None, now=None, title=None):
         """Draw into ``fig``: every signal when ``done`` is None, else only those of the node
         indices in ``done``, with node ``now`` highlighted."""
-        ax = fig.add_subplot()
-        ax.set(xlim=(0, self.width), ylim=(self.bottom, self.top))
+        ax = fig.add_subplot(xlim=(0, self.width), ylim=(self.bottom, self.top))
         ax.axis("off")
         boxes = {}
         for node in self.nodes:

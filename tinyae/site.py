@@ -98,8 +98,8 @@ def _recorded(name):
 
 
 def _record_or_note(match):
-    name = match["key"].rsplit(".", 1)[0]
-    if run_record.docs_path(*match["key"].rsplit(".", 1)).is_file():
+    name, scale = match["key"].rsplit(".", 1)
+    if run_record.docs_path(name, scale).is_file():
         return match[0]
     return _NOT_YET_RUN.format(name=name) + "\n"
 

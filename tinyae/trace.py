@@ -188,11 +188,12 @@ def _name_data_inputs(nodes, calls):
     for call in sorted(calls, key=lambda c: (hasattr(c.module, "forward"), -c.depth)):
         given.update(call.inputs)
     return [node._replace(name=given[id(node.tensor)])
-            if not node.inputs and id(node.tensor) in given and not _has_name(node) else node
+            if not node.inputs and id(node.tensor) in given and not has_own_name(node) else node
             for node in nodes]
 
 
-def _has_name(node):
+def has_own_name(node):
+    """Whether the node has a name of its own (not the default v1, v2, … of the trace)."""
     return node.name != f"v{node.index + 1}"
 
 
@@ -229,7 +230,7 @@ def _group_by_calls(nodes, calls, level):
 def _made_inside(leaf):
     """A leaf with no name that needs no x̄ (im2col's columns of x, a mask), as opposed to a
     parameter (which folds where it is used) or the data."""
-    return not (leaf.tensor.requires_grad or _has_name(leaf))
+    return not (leaf.tensor.requires_grad or has_own_name(leaf))
 
 
 def _continues(call, later, nodes, owner):
@@ -321,7 +322,7 @@ def _fold_groups(nodes, labels=None):
     def inputs_of(node):
         if node.index not in owner:
             return [owner.get(j, j) for j in node.inputs]
-        given = labels.get(fold[node.index], (0, 0, {}))[2]  # x reaches a conv unrecorded
+        given = labels[fold[node.index]][2] if fold[node.index] in labels else {}  # x → conv
         outside = [owner.get(j, j) for m in members[fold[node.index]] for j in m.inputs] + \
             [owner.get(j, j) for j in where if where[j] in given]
         return list(dict.fromkeys(k for k in outside if k != node.index))

@@ -24,7 +24,7 @@ from matplotlib.textpath import TextPath
 
 from . import backend
 from .tensor import Tensor
-from .trace import coarser_levels, error_signals, graph_nodes, is_small, show
+from .trace import coarser_levels, error_signals, graph_nodes, has_own_name, is_small, show
 from .figure import DPI, finish as _finish, new_figure as _new_figure, projector as _projector
 
 FONT = 13                  # points: box text, ≥ 12 for a projector
@@ -122,21 +122,16 @@ def _kind(node, loss_index):
             else "input" if node.tensor.requires_grad else "const")
 
 
-def _named(node):
-    """Whether the node has a name of its own (not the default v1, v2, … of the trace)."""
-    return node.name != f"v{node.index + 1}"
-
-
 def _title(node):
     """'W' for a named leaf, 'leaf'/'const' for an unnamed one, 'Tanh: h' or 'Tanh' for an op,
     'encoder.0: Linear' for a folded module."""
     if node.inputs and node.name == node.group:  # a folded module, or function (mse)
         return node.name if node.op == "function" else f"{node.name}: {node.op}"
     if not node.inputs:
-        if _named(node):
+        if has_own_name(node):
             return node.name
         return "leaf" if node.tensor.requires_grad else "const" if node.tensor.size == 1 else "data"
-    return f"{node.op}: {node.name}" if _named(node) else node.op
+    return f"{node.op}: {node.name}" if has_own_name(node) else node.op
 
 
 def _value_lines(t, prefix):
@@ -203,7 +198,7 @@ class _Picture:
         """The error-signal lines, shown once the backward pass has reached the node."""
         if node.index not in self.signals or not is_small(self.signals[node.index]):
             return []  # no signal, or too big to write in a box
-        name = node.name if _named(node) else "v"
+        name = node.name if has_own_name(node) else "v"
         return _value_lines(self.signals[node.index], f"{bar(name)} =")
 
     def _place(self):
@@ -320,7 +315,7 @@ class _Picture:
         if k == self.loss:
             return f"{bar(name)} = 1: the backward pass starts at the loss"
         if k not in self.signals:
-            return f"{name if _named(node) else 'this'} is a constant: it gets no error signal"
+            return f"{name if has_own_name(node) else 'this'} is a constant: it gets no error signal"
         uses = [j for i, j in self.edges if i == k]
         terms = " + ".join(f"{bar(self.nodes[j].name)} ∂{self.nodes[j].name}/∂{name}"
                            for j in uses)

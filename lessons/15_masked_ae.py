@@ -239,21 +239,32 @@ def features(model, x, batch=1000):
     return backend.get_array_module(parts[0]).concatenate(parts)   # on x's device
 
 
-def linear_probe(f_train, f_test, epochs=25, seed=0):
-    mu, sd = f_train.mean(0), f_train.std(0) + 1e-6
-    a, b = (f_train - mu) / sd, (f_test - mu) / sd
-    clf = nn.Linear(a.shape[1], 10, rng=seed)
-    opt = optim.Adam(clf.parameters(), lr=5e-3)
+def train_on_labels(model, params, x, epochs, batch, lr, seed=0):
+    """Adam on the cross-entropy of ``model(x)`` against the first N_PROBE training labels
+    (the linear probe, and the fine-tuning end to end)."""
+    opt = optim.Adam(params, lr=lr)
     labels, order_rng = y_train[:N_PROBE], np.random.default_rng(seed)
     for _ in range(epochs):
-        order = order_rng.permutation(len(a))
-        for i in range(0, len(a), 256):
-            idx = order[i:i + 256]
+        order = order_rng.permutation(len(x))
+        for i in range(0, len(x), batch):
+            idx = order[i:i + batch]
             opt.zero_grad()
-            losses.cross_entropy(clf(a[idx]), labels[idx]).backward()
+            losses.cross_entropy(model(x[idx]), labels[idx]).backward()
             opt.step()
+
+
+def accuracy(model, x):
     with no_grad():
-        return float((clf(b).data.argmax(1) == y_test).mean())
+        return sum(int((model(x[i:i + 1000]).data.argmax(1) == y_test[i:i + 1000]).sum())
+                   for i in range(0, len(x), 1000)) / len(x)
+
+
+def linear_probe(f_train, f_test, epochs=25, seed=0):
+    mu, sd = f_train.mean(0), f_train.std(0) + 1e-6
+    clf = nn.Linear(f_train.shape[1], 10, rng=seed)
+    train_on_labels(clf, clf.parameters(), (f_train - mu) / sd, epochs, batch=256, lr=5e-3,
+                    seed=seed)
+    return accuracy(clf, (f_test - mu) / sd)
 
 
 probe_x = x_train[:N_PROBE]
@@ -299,20 +310,9 @@ def fine_tune(encoder_from, seed=0):
     model = FineTuned(encoder_from)
     trained = [p for name, p in model.named_parameters()  # the encoder and the head only
                if name.startswith(("head", "mae.patch_embed", "mae.blocks", "mae.norm"))]
-    opt = optim.Adam(trained, lr=1e-3)
-    x, labels, order_rng = x_train[:N_PROBE], y_train[:N_PROBE], np.random.default_rng(seed)
     start = time.perf_counter()
-    for _ in range(FT_EPOCHS):
-        order = order_rng.permutation(N_PROBE)
-        for i in range(0, N_PROBE, 128):
-            idx = order[i:i + 128]
-            opt.zero_grad()
-            losses.cross_entropy(model(x[idx]), labels[idx]).backward()
-            opt.step()
-    with no_grad():
-        right = sum(int((model(x_test[i:i + 1000]).data.argmax(1) == y_test[i:i + 1000]).sum())
-                    for i in range(0, len(x_test), 1000))
-    return right / len(x_test), time.perf_counter() - start
+    train_on_labels(model, trained, x_train[:N_PROBE], FT_EPOCHS, batch=128, lr=1e-3, seed=seed)
+    return accuracy(model, x_test), time.perf_counter() - start
 
 
 if not FINE_TUNE:

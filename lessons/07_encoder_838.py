@@ -33,7 +33,11 @@ lesson = Lesson(
     7, "The 8-3-8 encoder",
     claim="A 8-3-8 sigmoid network trained to reproduce one-hot inputs reconstructs all "
           "eight, and its three hidden values round to eight distinct 3-bit codes.",
-    reference="Mitchell 1997, Machine Learning, Fig. 4.7")
+    reference="Mitchell 1997, Machine Learning, Fig. 4.7",
+    paper="the 8-3-8 network as Mitchell 1997 trains it: SGD, squared error, η = 0.3")
+if lesson.paper:   # --paper: the textbook's own recipe instead (tinyae/paper/mitchell.py)
+    from tinyae.paper import mitchell
+    lesson.run_paper(mitchell.run)
 
 # %% [markdown]
 # ## Training one network per seed

@@ -39,7 +39,11 @@ lesson = Lesson(
           "most sensitive directions are closer to a local PCA of the nearest neighbours than "
           "the plain AE's or random ones (closer, not equal).",
     reference="Rifai et al. 2011: CAE with 1000 hidden units, 1.14% MNIST test error (an SVM/"
-              "MLP on the codes, plus fine-tuning); sigmoid ‖J‖²_F = Σᵢ(hᵢ(1−hᵢ))² Σⱼ Wᵢⱼ²")
+              "MLP on the codes, plus fine-tuning); sigmoid ‖J‖²_F = Σᵢ(hᵢ(1−hᵢ))² Σⱼ Wᵢⱼ²",
+    paper="the 1000-unit CAE as Rifai et al. 2011 train it, then fine-tuned, on full MNIST")
+if lesson.paper:   # --paper: the published setup instead (tinyae/paper/cae.py), ~25 min
+    from tinyae.paper import cae
+    lesson.run_paper(cae.run)
 
 # %% [markdown]
 # ## Data and the two models

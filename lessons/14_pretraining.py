@@ -40,7 +40,11 @@ lesson = Lesson(
           "better features for a linear classifier than the raw pixels.",
     reference="Vincent et al. 2010 (SdA-3 1.28% MNIST test error, all labels); Rifai et al. "
               "2011 (CAE 1.14%); Bengio et al. 2007, Erhan et al. 2010 (greedy pretraining "
-              "helps most with few labels)")
+              "helps most with few labels)",
+    paper="SdA-3 as Vincent et al. 2010 train it, on full MNIST")
+if lesson.paper:   # --paper: the published setup instead (tinyae/paper/sda.py), ~40 min
+    from tinyae.paper import sda
+    lesson.run_paper(sda.run)
 
 # %% [markdown]
 # ## The budget

@@ -18,8 +18,9 @@ prints a header with the title and the claim from the course, and then offers
     lesson.check(condition, claim)         prints "✓ claim: ..." or raises "CLAIM FAILED: ..."
     lesson.check(c, claim, needs="full")   a claim that only a run of that scale can test:
                                            below it prints "· not tested at this scale …"
-    lesson.scale                           'quick', 'embedded' (real run, embedded MNIST) or
-                                           'full' (real run, full MNIST or synthetic data)
+    lesson.scale                           'quick', 'embedded' (real run, embedded MNIST),
+                                           'full' (real run, full MNIST or synthetic data) or
+                                           'paper' (--paper: the published setup, full MNIST)
     lesson.smoke(condition, what)          a quick run's sanity check that is NOT the claim:
                                            prints "· smoke check (not the claim): ..."
     lesson.figure(fig, name)               saves a matplotlib figure under lesson.out
@@ -48,11 +49,12 @@ from .arguments import positive, seed_flag, writable_folder  # noqa: F401 (posit
 from .console import format_table, make_stdout_safe
 
 _RULE = "═" * 78
-_SCALES = ("quick", "embedded", "full")
+_SCALES = ("quick", "embedded", "full", "paper")
 _SCALE_NAMES = {"quick": "a quick run", "embedded": "a real run on the embedded MNIST subset",
-                "full": "a real run on full MNIST"}
+                "full": "a real run on full MNIST",
+                "paper": "a run of the paper's setup on full MNIST"}
 _NEEDS_NAMES = {"quick": "any run", "embedded": "a real run (the embedded MNIST subset will do)",
-                "full": "a real run on full MNIST"}
+                "full": "a real run on full MNIST", "paper": "the --paper run on full MNIST"}
 
 
 class Lesson:
@@ -66,15 +68,22 @@ class Lesson:
                ignored, since the kernel's own flags are there)
     add_arguments  optional function(parser) adding lesson-specific flags (``type=positive(int)``
                checks a count); read them as ``lesson.args.NAME``
+    paper      optional: the published setup this lesson can also run ("SdA-3, Vincent et al.
+               2010"); adds ``--paper`` (that run instead of the lesson's, see tinyae/paper/)
+               and ``--resume`` (continue it from its checkpoints); read ``lesson.paper``
     """
 
-    def __init__(self, number, title, claim, reference=None, argv=None, add_arguments=None):
+    def __init__(self, number, title, claim, reference=None, argv=None, add_arguments=None,
+                 paper=None):
         if not isinstance(number, int) or not 0 <= number <= 99:
             raise ValueError(f"Lesson number must be an int in 0..99, got {number!r}")
         self.number, self.title, self.claim, self.reference = number, title, claim, reference
+        self.paper_setup = paper
         name = self.name = _default_name(number, title)
-        self.args, parser = _parse_flags(name, number, title, claim, argv, add_arguments)
+        self.args, parser = _parse_flags(name, number, title, claim, argv, add_arguments, paper)
         self.quick, self.seed = self.args.quick, self.args.seed
+        self.paper = getattr(self.args, "paper", False)
+        self._parser = parser
         self.rng = numpy.random.default_rng(self.seed)
         try:
             self.threads, self._threads_reason = threads.choose(self.args.threads)
@@ -119,15 +128,17 @@ class Lesson:
         embedded MNIST subset) or 'full' (a real run on full MNIST, or on synthetic data)."""
         if self.quick:
             return "quick"
-        return "embedded" if "embedded MNIST subset" in self.sources else "full"
+        if "embedded MNIST subset" in self.sources:
+            return "embedded"
+        return "paper" if self.paper else "full"
 
     def check(self, condition, message, needs="quick"):
         """Assert one claim: print "✓ claim: message" when it holds, else raise
         AssertionError("CLAIM FAILED: message"), which makes the script exit non-zero.
 
         ``needs`` is the smallest scale at which the claim's sentence is tested by this
-        condition: 'quick' (any run), 'embedded' (a real run) or 'full' (a real run on full
-        MNIST). A smaller run prints "· not tested at this scale (…): claim" instead — the one
+        condition: 'quick' (any run), 'embedded' (a real run), 'full' (a real run on full
+        MNIST) or 'paper' (the --paper run). A smaller run prints "· not tested at this scale (…): claim" instead — the one
         way a lesson says so, never a ✓ — and asserts nothing; the claim is the message up to
         its first ": ", where the measured numbers begin (numbers that a run too small for the
         claim measured are in its tables, not beside the sentence). Returns whether it held."""
@@ -202,6 +213,13 @@ class Lesson:
         else:
             print(run_record.compare_with_docs(self.name, self.scale, output))
 
+    def run_paper(self, run):
+        """The --paper run instead of the lesson: ``run(lesson)`` (a recipe of tinyae.paper),
+        then ``done()``, then the script ends here (exit status 0: every claim held)."""
+        run(self)
+        self.done()
+        raise SystemExit(0)
+
     def asarray(self, a, dtype=None):
         """A NumPy array (or list) on the lesson's backend: a CuPy array with --backend cupy."""
         return backend.to_device(backend.as_array(a, dtype=dtype, xp=numpy), self.device)
@@ -227,6 +245,10 @@ class Lesson:
                                     fallback="embedded")
         source = ("full MNIST" if len(images) == full_size.get(split)
                   else "embedded MNIST subset")
+        if self.paper and not self.quick and source != "full MNIST":
+            self._parser.error("--paper runs the published setup on full MNIST, which was not "
+                               "found: put the four MNIST .gz files in $TINYAE_DATA/mnist/ or "
+                               "add --download (or try it small with --paper --quick)")
         self.sources.add(source)
         total = len(images)
         keep = total if n is None else min(n, total)
@@ -240,6 +262,9 @@ class Lesson:
 
     def _header(self):
         mode = "quick (small version)" if self.quick else "full"
+        if self.paper:
+            mode = f"paper setup: {self.paper_setup}" + (", quick (small version)" if self.quick
+                                                        else "")
         print(_RULE)
         print(f"Lesson {self.number:02d} · {self.title}")
         print(f"Claim: {self.claim}")
@@ -264,7 +289,7 @@ class _FlagParser(argparse.ArgumentParser):
         return super().add_argument(*names, **options)
 
 
-def _parse_flags(name, number, title, claim, argv, add_arguments):
+def _parse_flags(name, number, title, claim, argv, add_arguments, paper=None):
     """The standard flags (and the lesson's own), parsed; --backend is switched on here."""
     parser = _FlagParser(
         prog=Path(sys.argv[0]).name if sys.argv and sys.argv[0] else name,
@@ -287,6 +312,13 @@ def _parse_flags(name, number, title, claim, argv, add_arguments):
     parser.add_argument("--download", action="store_true",
                         help="download the full MNIST if it is not found (otherwise the "
                              "embedded subset is used)")
+    if paper is not None:
+        parser.add_argument("--paper", action="store_true",
+                            help=f"run the published setup instead ({paper}; full MNIST, can "
+                                 "take hours; checkpoints every epoch in OUT/checkpoints/)")
+        parser.add_argument("--resume", action="store_true",
+                            help="with --paper: continue an interrupted run from its "
+                                 "checkpoints in OUT/checkpoints/ (at most an epoch is lost)")
     if add_arguments is not None:
         add_arguments(parser)
     if argv is None and run_record.in_notebook():
@@ -296,6 +328,8 @@ def _parse_flags(name, number, title, claim, argv, add_arguments):
         args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if os.environ.get("TINYAE_QUICK", "").lower() in ("1", "true", "yes"):
         args.quick = True  # a notebook's way to choose quick mode: %env TINYAE_QUICK=1
+    if getattr(args, "resume", False) and not args.paper:
+        parser.error("--resume continues a --paper run from its checkpoints: add --paper")
     if args.quick and args.record:
         parser.error("--record keeps a real run for the docs pages; a quick run is never "
                      "recorded there (drop --quick or --record)")

@@ -18,7 +18,8 @@ from . import run_record
 DOCS = run_record.RUNS_DIR.parent
 README = DOCS.parent / "README.md"
 BLOCK = re.compile(r"<!-- record: (?P<key>[\w.]+) -->\n(?P<body>.*?)<!-- /record -->", re.S)
-SCALE_WORDS = {"full": "real run", "embedded": "real run on the embedded MNIST subset"}
+SCALE_WORDS = {"full": "real run", "embedded": "real run on the embedded MNIST subset",
+               "paper": "run of the paper's setup (--paper)"}
 _KEPT = ("|", "✓", "·", "data:", "open question", "measured in", "Lesson ")
 
 

@@ -144,3 +144,18 @@ def test_the_term_plans_topic_table_names_figures_that_exist():
     named = re.findall(r"`(\d\d_\w+)`", table)
     assert named and all((img / f"{n}.png").exists() or (img / f"{n}.gif").exists()
                          for n in named), [n for n in named if not list(img.glob(n + ".*"))]
+
+
+def test_the_readme_paper_table_quotes_the_paper_records():
+    """The README's table of --paper runs: every number in a row (the paper's too, which the
+    run prints beside its own) comes from the lesson's recorded paper run."""
+    text = run_pages.README.read_text(encoding="utf-8")
+    block = re.search(r"<!-- paper runs -->(?P<body>.*?)<!-- /paper runs -->", text, re.S)
+    assert block, "README: no <!-- paper runs --> table"
+    rows = re.findall(r"^\| \[[^\]]*\]\(docs/(\d\d_\w+)\.md[^)]*\)(.*)$", block["body"], re.M)
+    assert len(rows) >= 1, rows
+    for name, rest in rows:
+        record = run_record.load(run_record.docs_path(name, "paper"))
+        assert record["scale"] == "paper"
+        missing = run_pages.unrecorded_numbers(rest, [record])
+        assert not missing, f"README paper row {name}: numbers its record does not hold: {missing}"

@@ -22,7 +22,8 @@ SETUP = [
      "(SGD, batch of 1, lr 0.3, no momentum)"),
     ("order", "the training examples in turn", "the same (not shuffled)"),
     ("initial weights", "uniform in [−0.05, 0.05], biases included", "the same"),
-    ("training", "5,000 epochs", "the same (--quick: 1,000)"),
+    ("training", "5,000 epochs", "the same (--quick: 1,000); then the seeds whose codes "
+     "collide go on to 20,000 epochs (ours: does more of the same help?)"),
     ("criterion", "hidden values rounded to 0/1 give 8 distinct codes", "the same; also the "
      "stricter 'every value within 0.2 of 0 or 1' of lesson 07"),
     ("seeds", "one network (the figure)", "10 random initialisations (2 with --quick)"),

@@ -53,6 +53,16 @@ def test_paper_quick_runs_the_recipe_and_claims_nothing(script, tmp_path):
     assert list((tmp_path / "checkpoints").rglob("checkpoint.npz")), "no checkpoint written"
 
 
+@pytest.mark.parametrize("script", PAPER_LESSONS)
+def test_paper_quick_runs_on_the_strict_stand_in_for_a_gpu(script, tmp_path):
+    # tinyae.testing.strict: host data fed to a model on the device, or a device array handed
+    # to NumPy, fails here as it would on CuPy.
+    result = run(script, "--paper", "--quick", "--backend", "strict", "--out", str(tmp_path),
+                 cwd=tmp_path)
+    assert result.returncode == 0, f"{script}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    assert "backend: strict" in result.stdout
+
+
 def test_a_run_killed_mid_epoch_resumes_to_the_same_numbers(tmp_path):
     # 14 --paper --quick: three layers × 2 epochs × 40 steps, then fine-tuning; step 130 is
     # in the second epoch of layer 2.

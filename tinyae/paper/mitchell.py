@@ -31,12 +31,12 @@ SETUP = [
 PAPER_GOAL = 8   # of 10 seeds with 8 distinct rounded codes: the goal for "most seeds"
 
 
-def network(seed):
+def network(lesson, seed):
     model = MLPAutoencoder([8, 3], latent_activation="sigmoid", output_activation="sigmoid",
                            reconstruction="mse", rng=seed)
     rng = np.random.default_rng(seed)
     for p in model.parameters():   # Mitchell: "small random numbers (e.g. between −.05 and .05)"
-        p.data[...] = rng.uniform(-0.05, 0.05, p.shape).astype(p.dtype)
+        p.data[...] = lesson.asarray(rng.uniform(-0.05, 0.05, p.shape), dtype=p.dtype)
     return model
 
 
@@ -62,7 +62,7 @@ def run(lesson):
     stages.verbose = False                           # 50,000 epoch lines would say nothing
     rows, short_of_corners = [], []
     for seed in seeds:
-        model = network(seed)
+        model = network(lesson, seed)
         stages.fit(f"seed_{seed}", model, optim.SGD(model.parameters(), lr=0.3),
                    DataLoader(x, batch_size=1, shuffle=False), epochs,
                    loss_fn=half_squared_error, seed=seed)

@@ -23,9 +23,9 @@ D_TAN, K_NN, N_POINTS = 5, 50, 20   # tangents per point, neighbours for local P
 
 def settings(quick):
     if quick:
-        return dict(sizes=[784, 64], pre_epochs=2, pre_lr=0.1, batch=20, ft_lr=0.5,
+        return dict(sizes=[784, 64], pre_epochs=2, pre_lr=0.1, batch=20, ft_lrs=[0.5, 0.1],
                     ft_epochs=4, patience=5, n_val=200, contraction=0.1)
-    return dict(sizes=[784, 1000], pre_epochs=30, pre_lr=0.01, batch=20, ft_lr=0.5,
+    return dict(sizes=[784, 1000], pre_epochs=30, pre_lr=0.01, batch=20, ft_lrs=[0.5, 0.1],
                 ft_epochs=50, patience=8, n_val=10_000, contraction=0.1)
 
 
@@ -38,8 +38,8 @@ SETUP = [
     ("pretraining", "stochastic gradient descent", "SGD lr 0.01, mini-batches of 20, 30 "
      "epochs (departure: batches; the epochs not searched)"),
     ("classifier", "the CAE's encoder initialises a 784-1000-10 network, fine-tuned on the "
-     "labels, early stopping on validation", "the same: SGD lr 0.5 (SdA-3's), batches of 20, "
-     "≤ 50 epochs, stop after 8 without a lower validation loss"),
+     "labels, early stopping on validation", "the same: SGD, lr 0.5 or 0.1 by validation "
+     "error, batches of 20, ≤ 50 epochs, stop after 8 without a lower validation loss"),
     ("evaluation", "test error", "the same; one seed"),
     ("tangents", "leading singular vectors of J(x) at test digits, shown as images",
      f"the same, {D_TAN} per digit, and their angle to a local PCA of {K_NN} neighbours"),
@@ -75,7 +75,7 @@ def tangents(lesson, layer, x_train, x_test):
                 rows.append(np.vstack([x[None], 0.5 + basis.T / (2 * np.abs(basis).max(0)[:, None])]))
                 titles.append(f"#{p + 1} {name}")
     fig = image_grid(rows, row_titles=titles, title="test digit, then its top-5 directions "
-                     "(grey = 0): the paper's contractive tangents beside a local PCA")
+                     "(grey = 0): this CAE's tangents beside a local PCA")
     lesson.figure(fig, "paper_tangents")
     lesson.table([["CAE tangents (leading directions of J)", np.mean(angles), np.min(angles),
                    np.max(angles)], ["random directions", np.mean(random_angles),

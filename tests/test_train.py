@@ -150,6 +150,28 @@ def test_resume_reproduces_an_uninterrupted_run(tmp_path):
     assert opt.betas == (0.9, 0.999)
 
 
+def test_a_denoising_autoencoders_noise_is_seeded_and_resumed(tmp_path):
+    # The corruption's generator sits on a plain object the model holds (MaskingNoise.rng):
+    # fit must seed it and checkpoint it, or a resumed run draws other masks.
+    from tinyae.data.corruptions import MaskingNoise
+    from tinyae.models import MLPAutoencoder
+    x = _data(96, seed=4)
+
+    def run(epochs, **kw):
+        model = MLPAutoencoder([8, 3], corruption=MaskingNoise(0.5, seed=1), rng=0)
+        return fit(model, optim.Adam(model.parameters(), lr=0.01),
+                   DataLoader(x, batch_size=16, shuffle=True), epochs, seed=3,
+                   progress=False, verbose=False, **kw)
+
+    full = run(4)
+    assert run(4)["train_loss"] == full["train_loss"]
+    run(2, checkpoint_dir=tmp_path)
+    resumed = run(4, checkpoint_dir=tmp_path, resume=True)
+    assert resumed["train_loss"] == full["train_loss"]
+    state, _ = load_checkpoint(tmp_path / "checkpoint.npz")
+    assert "model.corruption.rng" in state["rng"]
+
+
 def test_resume_without_a_checkpoint_starts_fresh(tmp_path):
     history = _run(epochs=2, checkpoint_dir=tmp_path / "new", resume=True)[2]
     assert history["epoch"] == [1, 2]

@@ -3,6 +3,7 @@ number, and save/restore their states so that a resumed run draws the same numbe
 import numpy
 
 from ..generator import default_generator
+from ..nn import Module
 
 # Checkpoints written before the default generator had its own module named it so
 _FORMER_NAMES = {"default_generator": "functional.random.default_generator"}
@@ -10,16 +11,24 @@ _FORMER_NAMES = {"default_generator": "functional.random.default_generator"}
 
 def find_generators(model, loaders, rngs):
     """name -> numpy Generator for every random stream fit knows of: each loader's shuffle
-    generator, Generators held by modules (e.g. Dropout(rng=...)), module-level Generators of
-    tinyae.functional.random (dropout and noise ops), and the ones passed as ``rngs``."""
+    generator, Generators held by modules (e.g. Dropout(rng=...)) or by the plain objects a
+    module holds (a denoising AE's ``corruption=MaskingNoise(...)`` and its ``.rng``),
+    module-level Generators of tinyae.functional.random (dropout and noise ops), and the ones
+    passed as ``rngs``. A stream missed here would be neither seeded nor checkpointed, and a
+    resumed run would draw other numbers."""
     found = {}
     for name, loader in loaders.items():
         if isinstance(getattr(loader, "_rng", None), numpy.random.Generator):
             found[name] = loader._rng
     for prefix, module in model.named_modules():
         for attr, value in vars(module).items():
+            name = f"model.{prefix}.{attr}" if prefix else f"model.{attr}"
             if isinstance(value, numpy.random.Generator):
-                found[f"model.{prefix}.{attr}" if prefix else f"model.{attr}"] = value
+                found[name] = value
+            elif hasattr(value, "__dict__") and not isinstance(value, (Module, type)):
+                for inner, generator in vars(value).items():   # one level down, no deeper
+                    if isinstance(generator, numpy.random.Generator):
+                        found[f"{name}.{inner}"] = generator
     found["default_generator"] = default_generator
     for name, gen in (rngs or {}).items():
         if not isinstance(gen, numpy.random.Generator):

@@ -125,7 +125,8 @@ class Lesson:
     @property
     def scale(self):
         """How much this run can show: 'quick' (a --quick run), 'embedded' (a real run on the
-        embedded MNIST subset) or 'full' (a real run on full MNIST, or on synthetic data)."""
+        embedded MNIST subset), 'full' (a real run on full MNIST, or on synthetic data) or
+        'paper' (a --paper run of the published setup)."""
         if self.quick:
             return "quick"
         if "embedded MNIST subset" in self.sources:
@@ -138,10 +139,11 @@ class Lesson:
 
         ``needs`` is the smallest scale at which the claim's sentence is tested by this
         condition: 'quick' (any run), 'embedded' (a real run), 'full' (a real run on full
-        MNIST) or 'paper' (the --paper run). A smaller run prints "· not tested at this scale (…): claim" instead — the one
-        way a lesson says so, never a ✓ — and asserts nothing; the claim is the message up to
-        its first ": ", where the measured numbers begin (numbers that a run too small for the
-        claim measured are in its tables, not beside the sentence). Returns whether it held."""
+        MNIST) or 'paper' (the --paper run). A smaller run prints "· not tested at this scale
+        (…): claim" instead — the one way a lesson says so, never a ✓ — and asserts nothing;
+        the claim is the message up to its first ": ", where the measured numbers begin
+        (numbers that a run too small for the claim measured are in its tables, not beside the
+        sentence). Returns whether it held."""
         if needs not in _SCALES:
             raise ValueError(f"lesson.check(needs={needs!r}): needs is one of {_SCALES}")
         if _SCALES.index(self.scale) < _SCALES.index(needs):
@@ -312,13 +314,10 @@ def _parse_flags(name, number, title, claim, argv, add_arguments, paper=None):
     parser.add_argument("--download", action="store_true",
                         help="download the full MNIST if it is not found (otherwise the "
                              "embedded subset is used)")
-    if paper is not None:
-        parser.add_argument("--paper", action="store_true",
-                            help=f"run the published setup instead ({paper}; full MNIST, can "
-                                 "take hours; checkpoints every epoch in OUT/checkpoints/)")
+    if paper is not None:   # tinyae/paper/: checkpoints every epoch in OUT/checkpoints/
+        parser.add_argument("--paper", action="store_true", help=f"run instead {paper}")
         parser.add_argument("--resume", action="store_true",
-                            help="with --paper: continue an interrupted run from its "
-                                 "checkpoints in OUT/checkpoints/ (at most an epoch is lost)")
+                            help="with --paper: continue an interrupted run where it stopped")
     if add_arguments is not None:
         add_arguments(parser)
     if argv is None and run_record.in_notebook():

@@ -28,11 +28,11 @@ class Stages:
     bar on a terminal and one plain line per epoch in a log; ``stages.summary()`` prints the
     table of every stage and their training time (all sessions of a resumed run together)."""
 
-    def __init__(self, lesson, checkpoint_every=1):
+    def __init__(self, lesson, checkpoint_every=1, verbose=None):
         self.root = lesson.out / "checkpoints"
         self.resume = bool(lesson.args.resume)
         self.checkpoint_every = checkpoint_every
-        self.verbose = not lesson.quick
+        self.verbose = not lesson.quick if verbose is None else verbose
         self.rows = []
 
     def fit(self, name, model, optimizer, loader, epochs, describe="", **options):
@@ -43,7 +43,6 @@ class Stages:
                       progress=self.verbose, verbose=self.verbose, **options)
         last = {k: v[-1] for k, v in history.items() if k not in ("epoch", "lr", "epoch_time")}
         best = history.best_epoch
-        self.rows = [row for row in self.rows if row[0] != name]   # a stage trained on further
         self.rows.append([name, history.epochs if best is None else f"{best} of {history.epochs}",
                           "  ".join(f"{k} {v:.4g}" for k, v in last.items()),
                           sum(history["epoch_time"]) / 60])

@@ -58,8 +58,8 @@ def run(lesson):
     epochs, longer = (1000, 1500) if lesson.quick else (5000, 20_000)
     seeds = [lesson.seed + i for i in range(2 if lesson.quick else 10)]
     x = lesson.asarray(one_hot_patterns(8))
-    stages = Stages(lesson, checkpoint_every=500)   # an epoch is 8 tiny steps: save every 500
-    stages.verbose = False                           # 50,000 epoch lines would say nothing
+    # An epoch is 8 tiny steps: a checkpoint every 500, and no line per epoch (50,000 lines).
+    stages = Stages(lesson, checkpoint_every=500, verbose=False)
     rows, short_of_corners = [], []
     for seed in seeds:
         model = network(lesson, seed)
@@ -76,13 +76,13 @@ def run(lesson):
                  title=f"Each seed after {epochs:,} epochs of Mitchell's backpropagation:")
     distinct_seeds = sum(row[2] == "8/8" for row in rows)
     # Does more of the same training move the in-between values to a corner? The seeds whose
-    # codes collide go on from their checkpoint (the same run, continued) to `longer` epochs.
-    more = Stages(lesson, checkpoint_every=500)
-    more.verbose, more.resume, later = False, True, []
+    # codes collide train on, as they are, to `longer` epochs in all (a stage of its own: plain
+    # SGD on examples in order keeps no state, so this is the same run continued).
+    later = []
     for seed, model in short_of_corners:
-        more.fit(f"seed_{seed}", model, optim.SGD(model.parameters(), lr=0.3),
-                 DataLoader(x, batch_size=1, shuffle=False), longer,
-                 loss_fn=half_squared_error, seed=seed)
+        stages.fit(f"seed_{seed}_on", model, optim.SGD(model.parameters(), lr=0.3),
+                   DataLoader(x, batch_size=1, shuffle=False), longer - epochs,
+                   loss_fn=half_squared_error, seed=seed)
         reconstructed, distinct, off, codes = verdicts(lesson, model, x)
         later.append([seed, f"{reconstructed}/8", f"{distinct}/8", off, codes])
     if later:
@@ -90,8 +90,6 @@ def run(lesson):
                              "max |h − round(h)|", "codes of inputs 1–8"],
                      fmt=["", "", "", ".3f", ""],
                      title=f"The seeds with colliding codes, trained on to {longer:,} epochs:")
-    stages.rows = [row for row in stages.rows if row[0] not in {r[0] for r in more.rows}]
-    stages.rows += more.rows
     stages.summary(lesson)
     lesson.check(all(row[1] == "8/8" for row in rows),
                  f"Mitchell's recipe reconstructs all eight inputs in every seed: "

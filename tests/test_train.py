@@ -120,6 +120,24 @@ def test_early_stopping_stops_and_restores_the_best_weights():
         np.testing.assert_array_equal(value, snapshots[best][name])
 
 
+def test_early_stopping_can_watch_a_metric():
+    # A validation error that goes on falling after the validation loss has turned: with
+    # monitor='val_error' the best epoch is the one of the lowest error (3), not of the loss.
+    model, x = _model(), _data(60, seed=1)
+    errors, done = [0.30, 0.20, 0.10, 0.15, 0.12], []
+    history = fit(model, optim.SGD(model.parameters(), lr=0.01), DataLoader(x, batch_size=60), 5,
+                  loss_fn=losses.mse, val_loader=DataLoader(x, batch_size=60),
+                  metrics={"error": lambda m, batch: errors[len(done)]}, early_stopping=2,
+                  monitor="val_error", on_epoch_end=lambda epoch, h: done.append(epoch),
+                  progress=False, verbose=False)
+    assert history["val_error"] == pytest.approx(errors)
+    assert history.best_epoch == 3 and history.stopped_early and history.epochs == 5
+    with pytest.raises(ValueError, match="val_<name>"):
+        fit(model, optim.SGD(model.parameters(), lr=0.01), DataLoader(x, batch_size=60), 1,
+            loss_fn=losses.mse, val_loader=DataLoader(x, batch_size=60), early_stopping=2,
+            monitor="val_accuracy", progress=False, verbose=False)
+
+
 def test_checkpoint_loads_without_pickle(tmp_path):
     model, opt, history = _run(epochs=3, checkpoint_dir=tmp_path, checkpoint_every=2)
     path = tmp_path / "checkpoint.npz"

@@ -39,7 +39,7 @@ SETUP = [
      "epochs (departure: batches; the epochs not searched)"),
     ("classifier", "the CAE's encoder initialises a 784-1000-10 network, fine-tuned on the "
      "labels, early stopping on validation", "the same: SGD, lr 0.5 or 0.1 by validation "
-     "error, batches of 20, ≤ 50 epochs, stop after 8 without a lower validation loss"),
+     "error, batches of 20, ≤ 50 epochs, stop after 8 without a lower validation error"),
     ("evaluation", "test error", "the same; one seed"),
     ("tangents", "leading singular vectors of J(x) at test digits, shown as images",
      f"the same, {D_TAN} per digit, and their angle to a local PCA of {K_NN} neighbours"),

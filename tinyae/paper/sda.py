@@ -42,7 +42,7 @@ SETUP = [
      "SGD lr 0.01, mini-batches of 20, 15 epochs per layer (departure: batches, no search)"),
     ("fine-tuning", "SGD on the softmax cross-entropy, early stopping on validation",
      "SGD, lr 0.5 or 0.1 by validation error (the paper searches more values), batches of "
-     "20, ≤ 50 epochs, stop after 8 without a lower validation loss"),
+     "20, ≤ 50 epochs, stop after 8 without a lower validation error"),
     ("evaluation", "test error of the model chosen on validation (95% CI ± 0.22)",
      "the same; one seed"),
 ]
@@ -71,7 +71,7 @@ def misclassified(model, batch):
 
 def fine_tune(lesson, stages, encoder, data, s):
     """The whole network (encoder + a softmax layer) trained on the labels by SGD, stopped
-    early on the validation loss (the best epoch's weights kept), once per learning rate of
+    early on the validation error (the best epoch's weights kept), once per learning rate of
     ``s['ft_lrs']``; returns the Classifier with the lowest validation error (the paper's
     selection: the test set is looked at only for the one chosen)."""
     x_fit, y_fit, x_val, y_val = data
@@ -85,7 +85,7 @@ def fine_tune(lesson, stages, encoder, data, s):
                    loss_fn=losses.cross_entropy, target="label",
                    val_loader=DataLoader(x_val, y_val, batch_size=1000),
                    metrics={"error": misclassified}, early_stopping=s["patience"],
-                   seed=lesson.seed)
+                   monitor="val_error", seed=lesson.seed)
         runs.append([lr, 100 * error_rate(model, x_val, y_val), model])
     chosen = min(runs, key=lambda run: run[1])
     lesson.table([[lr, val, "chosen" if run is chosen else ""] for run in runs

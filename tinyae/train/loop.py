@@ -219,7 +219,7 @@ def _explain_bad_calls(function):
 def fit(model, optimizer, train_loader, epochs, loss_fn=None, val_loader=None, metrics=None,
         scheduler=None, clip_grad=None, early_stopping=None, checkpoint_dir=None,
         checkpoint_every=1, resume=False, seed=None, progress=True, verbose=True,
-        target="input", rngs=None, on_epoch_end=None):
+        target="input", rngs=None, on_epoch_end=None, monitor="val_loss"):
     """Train ``model`` for ``epochs`` epochs (the total, also when resuming); returns a History.
 
     loss_fn          None (default): the model's own objective ``model.loss(batch)``. Or
@@ -231,6 +231,10 @@ def fit(model, optimizer, train_loader, epochs, loss_fn=None, val_loader=None, m
     clip_grad        rescale the gradients to this global L2 norm at most (clip_grad_norm_).
     early_stopping   patience: stop after this many epochs without a lower val_loss. The model
                      then ends with the weights of its best epoch (restored, and said so).
+    monitor          what "best" means for early_stopping and a plateau scheduler: 'val_loss'
+                     (default; 'train_loss' without a val_loader) or a metric, 'val_<name>'
+                     (lower is better: an error rate, as the papers that stop on validation
+                     error do).
     checkpoint_dir   every ``checkpoint_every`` epochs (and at the last) write
                      ``checkpoint_dir/checkpoint.npz``: model, optimizer, scheduler, history,
                      epoch, early-stopping state and every random generator's state.
@@ -247,6 +251,11 @@ def fit(model, optimizer, train_loader, epochs, loss_fn=None, val_loader=None, m
     """
     _check_args(model, optimizer, epochs, checkpoint_every, clip_grad, early_stopping,
                 val_loader, metrics, resume, checkpoint_dir)
+    if monitor != "val_loss" and (val_loader is None or monitor[4:] not in (metrics or {})
+                                  or not monitor.startswith("val_")):
+        raise ValueError(f"monitor={monitor!r}: early stopping can watch 'val_loss' or a metric "
+                         f"computed on the val_loader, 'val_<name>' for a name in metrics= "
+                         f"({', '.join(f'val_{k}' for k in (metrics or {})) or 'none given'})")
     loss_fn = _loss_hook(loss_fn, model, target)
     metrics = {k: _hook(f, target, f"metric {k!r}") for k, f in (metrics or {}).items()}
     params = list(model.parameters())
@@ -254,6 +263,8 @@ def fit(model, optimizer, train_loader, epochs, loss_fn=None, val_loader=None, m
     if seed is not None:
         seed_everything(seed, generators)
     history, start = History(), 0
+    # the best monitored value so far ("val_loss" names it, whatever `monitor` watches: the key
+    # checkpoints have always stored), its epoch and weights, and the epochs since it
     best = {"val_loss": math.inf, "epoch": None, "weights": None, "bad_epochs": 0}
     path = os.path.join(os.fspath(checkpoint_dir), checkpoint.CHECKPOINT_NAME) if checkpoint_dir is not None else None
     if path is not None:
@@ -279,7 +290,8 @@ def fit(model, optimizer, train_loader, epochs, loss_fn=None, val_loader=None, m
             record.update({f"val_{k}": v for k, v in result.items()})
         record.update(lr=lr, epoch_time=time.perf_counter() - began)
         history.append(record)
-        monitored = record.get("val_loss", record["train_loss"])
+        monitored = record.get(monitor, record["train_loss"]) if monitor == "val_loss" \
+            else record[monitor]
         if scheduler is not None:
             scheduler.step(monitored) if _wants_value(scheduler) else scheduler.step()
         if early_stopping is not None:
@@ -300,7 +312,7 @@ def fit(model, optimizer, train_loader, epochs, loss_fn=None, val_loader=None, m
     if early_stopping is not None and best["weights"] is not None:
         model.load_state_dict(best["weights"])
         _say(verbose, f"restored the weights of the best epoch, {best['epoch']} "
-                      f"(val_loss {best['val_loss']:.4g})")
+                      f"({monitor} {best['val_loss']:.4g})")
     return history
 
 

@@ -308,7 +308,7 @@ def fit(model, optimizer, train_loader, epochs, loss_fn=None, val_loader=None, m
             on_epoch_end(epoch, history)
 
     if history.stopped_early:
-        _say(verbose, f"early stopping: no lower val_loss for {early_stopping} epochs")
+        _say(verbose, f"early stopping: no lower {monitor} for {early_stopping} epochs")
     if early_stopping is not None and best["weights"] is not None:
         model.load_state_dict(best["weights"])
         _say(verbose, f"restored the weights of the best epoch, {best['epoch']} "

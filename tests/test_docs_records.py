@@ -153,7 +153,7 @@ def test_the_readme_paper_table_quotes_the_paper_records():
     block = re.search(r"<!-- paper runs -->(?P<body>.*?)<!-- /paper runs -->", text, re.S)
     assert block, "README: no <!-- paper runs --> table"
     rows = re.findall(r"^\| \[[^\]]*\]\(docs/(\d\d_\w+)\.md[^)]*\)(.*)$", block["body"], re.M)
-    assert len(rows) >= 1, rows
+    assert len(rows) == 4, rows
     for name, rest in rows:
         record = run_record.load(run_record.docs_path(name, "paper"))
         assert record["scale"] == "paper"

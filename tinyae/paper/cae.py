@@ -99,7 +99,7 @@ def run(lesson):
     test = result_table(lesson, model, data, f"CAE-1 ({s['sizes'][1]} units) + fine-tuning",
                         PAPER_ERROR)
     goal(lesson, test <= GOAL, f"a 1000-unit CAE trained as published, then fine-tuned, reaches "
-                 f"at most {GOAL}% MNIST test error (the paper {PAPER_ERROR}%): {test:.2f}%")
+         f"at most {GOAL}% MNIST test error (the paper {PAPER_ERROR}%): {test:.2f}%")
     lesson.check(angle < random_angle - 10, f"the CAE's leading directions lie closer to the "
                  f"digits' local PCA than random directions do: {angle:.1f}° vs "
                  f"{random_angle:.1f}° (by > 10°)", needs="paper")

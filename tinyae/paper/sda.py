@@ -87,12 +87,12 @@ def fine_tune(lesson, stages, encoder, data, s):
                    metrics={"error": misclassified}, early_stopping=s["patience"],
                    monitor="val_error", seed=lesson.seed)
         runs.append([lr, 100 * error_rate(model, x_val, y_val), model])
-    chosen = min(runs, key=lambda run: run[1])
-    lesson.table([[lr, val, "chosen" if run is chosen else ""] for run in runs
-                  for lr, val, _ in [run]], ["fine-tuning lr", "validation error %", ""],
-                 fmt=["g", ".2f", ""], title="The fine-tuning's learning rate, chosen on the "
-                 "validation images (best epoch of each):")
-    return chosen[2]
+    best = min(runs, key=lambda run: run[1])[2]
+    lesson.table([[lr, val, "chosen" if model is best else ""] for lr, val, model in runs],
+                 ["fine-tuning lr", "validation error %", ""], fmt=["g", ".2f", ""],
+                 title="The fine-tuning's learning rate, chosen on the validation images (best "
+                       "epoch of each):")
+    return best
 
 
 def split(lesson, n_val):
@@ -124,5 +124,5 @@ def run(lesson):
     test = result_table(lesson, model, data, "SdA-3 (" + "-".join(map(str, s["sizes"])) + "-10)",
                         PAPER_ERROR)
     goal(lesson, test <= GOAL, f"SdA-3 trained as published reaches at most {GOAL}% MNIST test "
-                 f"error (the paper {PAPER_ERROR}%): {test:.2f}%")
+         f"error (the paper {PAPER_ERROR}%): {test:.2f}%")
     lesson.smoke(test < 50, f"the fine-tuned network learned something: {test:.1f}% error")

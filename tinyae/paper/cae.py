@@ -71,8 +71,9 @@ def tangents(lesson, layer, x_train, x_test):
         random_basis = np.linalg.qr(lesson.rng.normal(size=(x.size, D_TAN)))[0]
         random_angles.append(principal_angles(random_basis, bases["local PCA"]).mean())
         if p < 3:
-            for name, basis in bases.items():
-                rows.append(np.vstack([x[None], 0.5 + basis.T / (2 * np.abs(basis).max(0)[:, None])]))
+            for name, basis in bases.items():   # each direction on grey, scaled to its max
+                shown = 0.5 + basis.T / (2 * np.abs(basis).max(axis=0)[:, None])
+                rows.append(np.vstack([x[None], shown]))
                 titles.append(f"#{p + 1} {name}")
     fig = image_grid(rows, row_titles=titles, title="test digit, then its top-5 directions "
                      "(grey = 0): this CAE's tangents beside a local PCA")
@@ -93,7 +94,8 @@ def run(lesson):
     stages = Stages(lesson)
     encoder = pretrain_stack(lesson, stages, data[0], "contractive", s,
                              contraction=s["contraction"])
-    angle, random_angle = tangents(lesson, encoder[0], lesson.to_host(data[0]), lesson.to_host(data[4]))
+    x_train, x_test = lesson.to_host(data[0]), lesson.to_host(data[4])   # NumPy's SVD, on the host
+    angle, random_angle = tangents(lesson, encoder[0], x_train, x_test)
     model = fine_tune(lesson, stages, encoder, data[:4], s)
     stages.summary(lesson)
     test = result_table(lesson, model, data, f"CAE-1 ({s['sizes'][1]} units) + fine-tuning",

@@ -290,8 +290,7 @@ def fit(model, optimizer, train_loader, epochs, loss_fn=None, val_loader=None, m
             record.update({f"val_{k}": v for k, v in result.items()})
         record.update(lr=lr, epoch_time=time.perf_counter() - began)
         history.append(record)
-        monitored = record.get(monitor, record["train_loss"]) if monitor == "val_loss" \
-            else record[monitor]
+        monitored = record.get(monitor, record["train_loss"])  # no val_loader: the train loss
         if scheduler is not None:
             scheduler.step(monitored) if _wants_value(scheduler) else scheduler.step()
         if early_stopping is not None:

@@ -33,7 +33,7 @@ from tinyae import backend, losses, nn, no_grad, optim, viz
 from tinyae.data import DataLoader
 from tinyae.arguments import positive
 from tinyae.lesson import Lesson
-from tinyae.models import MaskedAutoencoder
+from tinyae.models import MAEClassifier, MaskedAutoencoder
 from tinyae.nn.transformer import patchify
 from tinyae.train import fit
 
@@ -297,25 +297,13 @@ FINE_TUNE = Q or lesson.scale == "full"
 FT_EPOCHS = 1 if Q else 5
 
 
-class FineTuned(nn.Module):
-    """The MAE's encoder (its mean token on the whole image) under a linear layer."""
-
-    def __init__(self, encoder_from):
-        super().__init__()
-        self.mae = make_mae(MAIN, lesson.seed)
-        self.mae.load_state_dict(encoder_from.state_dict())   # a copy: `mae` stays as trained
-        self.head = nn.Linear(DIM, 10, rng=lesson.seed)
-
-    def forward(self, x):
-        return self.head(self.mae.features(x))
-
-
 def fine_tune(encoder_from, seed=0):
-    model = FineTuned(encoder_from)
-    trained = [p for name, p in model.named_parameters()  # the encoder and the head only
-               if name.startswith(("head", "mae.patch_embed", "mae.blocks", "mae.norm"))]
+    copy = make_mae(MAIN, lesson.seed)
+    copy.load_state_dict(encoder_from.state_dict())   # a copy: `encoder_from` stays as trained
+    model = MAEClassifier(copy, 10, rng=lesson.seed)  # its mean token under a linear layer
     start = time.perf_counter()
-    train_on_labels(model, trained, x_train[:N_PROBE], FT_EPOCHS, batch=128, lr=1e-3, seed=seed)
+    train_on_labels(model, model.encoder_and_head(), x_train[:N_PROBE], FT_EPOCHS, batch=128,
+                    lr=1e-3, seed=seed)
     return accuracy(model, x_test), time.perf_counter() - start
 
 

@@ -38,6 +38,9 @@ MODELS = {
     models.Classifier: (lambda: models.Classifier(models.MLPAutoencoder([784, 64], rng=0).encoder,
                                                   rng=1),
                         lambda m: m.loss(PIXELS, np.array([3, 7]))),
+    models.MAEClassifier: (lambda: models.MAEClassifier(
+        models.MaskedAutoencoder(28, 4, 64, 2, 4, 32, 1, rng=0), rng=1),
+        lambda m: m.loss(PIXELS, np.array([3, 7]))),
 }
 
 

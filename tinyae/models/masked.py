@@ -16,7 +16,7 @@ import numbers
 
 import numpy
 
-from .. import backend
+from .. import backend, losses
 from .. import functional as F
 from .. import nn
 from ..generator import as_generator
@@ -173,6 +173,28 @@ class MaskedAutoencoder(nn.Module):
         return (f"image_size={self.image_size}, patch={self.patch}, "
                 f"num_patches={self.num_patches}, mask_ratio={self.mask_ratio}, "
                 f"norm_pix_loss={self.norm_pix_loss}")
+
+
+class MAEClassifier(nn.Module):
+    """An MAE's encoder (its mean token on the whole image, ``features``) under a linear layer:
+    how He et al. evaluate an MAE, fine-tuned end to end on the labels. ``mae`` is used as it
+    is (copy it first to keep it); ``encoder_and_head()`` lists the parameters fine-tuning
+    trains (the decoder and mask token play no part in ``features``)."""
+
+    def __init__(self, mae, n_classes=10, rng=None):
+        super().__init__()
+        self.mae = mae
+        self.head = nn.Linear(mae.patch_embed.out_features, n_classes, rng=rng)
+
+    def forward(self, x):
+        return self.head(self.mae.features(x))
+
+    def loss(self, x, y):   # as Classifier's: fit()'s default objective on (x, y) batches
+        return losses.cross_entropy(self(x), y)
+
+    def encoder_and_head(self):
+        return [p for name, p in self.named_parameters()
+                if name.startswith(("head", "mae.patch_embed", "mae.blocks", "mae.norm"))]
 
 
 @drawn_as_one_box

@@ -9,9 +9,9 @@ longer pretraining and the paper's evaluation, fine-tuning, at MNIST's size.
 """
 import numpy as np
 
-from .. import backend, losses, nn, no_grad, optim
+from .. import backend, losses, no_grad, optim
 from ..data import DataLoader
-from ..models import MaskedAutoencoder
+from ..models import MAEClassifier, MaskedAutoencoder, pretraining
 from . import Stages, goal, setup_table
 
 
@@ -48,42 +48,15 @@ SETUP = [
 ]
 
 
-class FineTuned(nn.Module):
-    """An MAE's encoder (its tokens averaged, on the whole image) under a linear layer."""
-
-    def __init__(self, mae, dim, seed):
-        super().__init__()
-        self.mae, self.head = mae, nn.Linear(dim, 10, rng=seed)
-
-    def forward(self, x):
-        return self.head(self.mae.features(x))
-
-    def encoder_and_head(self):   # the decoder and mask token are not used by features()
-        return [p for name, p in self.named_parameters()
-                if name.startswith(("head", "mae.patch_embed", "mae.blocks", "mae.norm"))]
-
-
-def accuracy(model, x, y):
-    model.eval()
-    with no_grad():
-        right = sum(int((model(x[i:i + 1000]).data.argmax(1) == y[i:i + 1000]).sum())
-                    for i in range(0, len(x), 1000))
-    return right / len(x)
-
-
 def linear_probe(mae, x, y, x_test, y_test, epochs, seed):
-    with no_grad():   # the frozen features, kept on the data's device (a GPU with cupy)
+    """Test accuracy of softmax regression on the encoder's standardised frozen features."""
+    with no_grad():   # the features, kept on the data's device (a GPU with cupy)
         f, f_test = (backend.get_array_module(a).concatenate(
             [mae.features(a[i:i + 1000]).data for i in range(0, len(a), 1000)])
             for a in (x, x_test))
     mu, sd = f.mean(0), f.std(0) + 1e-6
-    probe = nn.Linear(f.shape[1], 10, rng=seed)
-    opt = optim.Adam(probe.parameters(), lr=5e-3)
-    from ..train import fit
-    fit(probe, opt, DataLoader((f - mu) / sd, y, batch_size=256, shuffle=True, seed=seed),
-        epochs, loss_fn=losses.cross_entropy, target="label", seed=seed, progress=False,
-        verbose=False)
-    return accuracy(probe, (f_test - mu) / sd, y_test)
+    return 1 - pretraining.linear_probe((f - mu) / sd, y, (f_test - mu) / sd, y_test, epochs,
+                                        batch_size=256, lr=5e-3, seed=seed)
 
 
 def run(lesson):
@@ -102,14 +75,14 @@ def run(lesson):
                                  mask_ratio=ratio, norm_pix_loss=True, rng=seed, mask_seed=seed)
 
     def fine_tune(name, model):
-        tuned = FineTuned(model, dim, seed)
+        tuned = MAEClassifier(model, 10, rng=seed)
         opt = optim.AdamW(tuned.encoder_and_head(), lr=s["ft_lr"], weight_decay=0.05)
         stages.fit(name, tuned, opt, DataLoader(x_lab, y_lab, batch_size=128, shuffle=True,
                                                 seed=seed), s["ft_epochs"],
                    describe=f"encoder + linear layer on {len(x_lab):,} labels",
                    loss_fn=losses.cross_entropy, target="label",
                    scheduler=optim.CosineAnnealingLR(opt, T_max=s["ft_epochs"]), seed=seed)
-        return accuracy(tuned, x_test, y_test)
+        return 1 - pretraining.error_rate(tuned, x_test, y_test)
 
     for ratio in s["ratios"]:
         model = mae(ratio)

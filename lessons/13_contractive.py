@@ -27,8 +27,8 @@ from matplotlib.figure import Figure
 from tinyae import Tensor, no_grad, optim, viz
 from tinyae.data import DataLoader
 from tinyae.lesson import Lesson
-from tinyae.models import (Contractive, MLPAutoencoder, jacobian_norm_sq,
-                           principal_angles)
+from tinyae.models import (Contractive, MLPAutoencoder, jacobian_norm_sq, leading_directions,
+                           principal_angles, sigmoid_jacobian)
 from tinyae.train import fit
 
 lesson = Lesson(
@@ -187,24 +187,19 @@ D_TAN, K_NN, N_POINTS = 5, 50, (8 if lesson.quick else 20)
 
 
 def jacobian(model, x):
-    layer = model.encoder[0]
-    w = layer.weight.numpy().astype(np.float64)
-    h = 1 / (1 + np.exp(-(w @ x + layer.bias.numpy())))
-    return (h * (1 - h))[:, None] * w            # J = diag(h(1−h)) W
+    return sigmoid_jacobian(model.encoder[0], x)  # J = diag(h(1−h)) W, float64 on the host
 
 
 def tangents(model, x):
     """Top D_TAN right singular vectors of J(x) (columns, 784 × D_TAN)."""
-    _, _, vt = np.linalg.svd(jacobian(model, x), full_matrices=False)
-    return vt[:D_TAN].T
+    return leading_directions(jacobian(model, x), D_TAN)
 
 
 def local_pca(x):
     d2 = ((x_train_np - x) ** 2).sum(axis=1)
     nn_idx = np.argsort(d2)[1:K_NN + 1]          # skip x itself, should it be in the set
     nbrs = x_train_np[nn_idx].astype(np.float64)
-    _, _, vt = np.linalg.svd(nbrs - nbrs.mean(axis=0), full_matrices=False)
-    return vt[:D_TAN].T
+    return leading_directions(nbrs - nbrs.mean(axis=0), D_TAN)
 
 
 NAMES = ("CAE", "plain AE", "random")

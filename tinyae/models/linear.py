@@ -85,3 +85,11 @@ def principal_angles(a, b):
     qb, _ = np.linalg.qr(b)
     cosines = np.clip(np.linalg.svd(qa.T @ qb, compute_uv=False), -1.0, 1.0)
     return np.sort(np.degrees(np.arccos(cosines)))
+
+
+def leading_directions(m, k):
+    """The top k right singular vectors of m (rows: samples or Jacobian rows), as the columns
+    of a d×k basis: of a Jacobian J, the input directions the code responds to most; of
+    centred neighbours, their local PCA."""
+    return np.linalg.svd(np.asarray(backend.to_numpy(m), dtype=np.float64),
+                         full_matrices=False)[2][:k].T

@@ -4,7 +4,9 @@
 Each regulariser is called as ``reg(model, x_in, h)`` with the model's input and code and
 returns a scalar penalty Tensor, already multiplied by its weight.
 """
-from .. import losses
+import numpy as np
+
+from .. import backend, losses
 from ..gradients import grad
 from ..nn import Linear, Sequential, Sigmoid
 
@@ -61,6 +63,16 @@ def _sigmoid_layer(encoder):
     if len(layers) == 2 and isinstance(layers[0], Linear) and isinstance(layers[1], Sigmoid):
         return layers[0]
     return None
+
+
+def sigmoid_jacobian(layer, x):
+    """J(x) = ∂h/∂x = diag(h(1 − h)) W of a sigmoid layer h = σ(Wx + b) at one input x, as a
+    host float64 array (rows: code units): the matrix whose squared norm the contractive
+    penalty is, for looking at (its singular vectors), not for training."""
+    w = np.asarray(backend.to_numpy(layer.weight.data), dtype=np.float64)
+    h = 1 / (1 + np.exp(-(w @ np.asarray(backend.to_numpy(x), dtype=np.float64)
+                          + backend.to_numpy(layer.bias.data))))
+    return (h * (1 - h))[:, None] * w
 
 
 def jacobian_norm_sq(model, x, h, method="auto"):

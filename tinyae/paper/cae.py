@@ -12,7 +12,7 @@ PCA); lesson 14's linear probe on 1000-unit CAE codes gives 5.0%.
 """
 import numpy as np
 
-from ..models import principal_angles
+from ..models import leading_directions, principal_angles, sigmoid_jacobian
 from ..viz import image_grid
 from . import Stages, goal, setup_table
 from .sda import fine_tune, pretrain_stack, result_table, split
@@ -46,18 +46,6 @@ SETUP = [
 ]
 
 
-def jacobian(layer, x):
-    """J(x) = diag(h(1 − h)) W of a sigmoid layer, in float64 (rows: code units)."""
-    w = np.asarray(layer.weight.numpy(), dtype=np.float64)
-    h = 1 / (1 + np.exp(-(w @ x + layer.bias.numpy())))
-    return (h * (1 - h))[:, None] * w
-
-
-def leading(vectors):
-    """The top D_TAN right singular vectors (columns) of a matrix."""
-    return np.linalg.svd(vectors, full_matrices=False)[2][:D_TAN].T
-
-
 def tangents(lesson, layer, x_train, x_test):
     """Mean principal angle between J's leading directions and a local PCA at N_POINTS test
     digits, and the figure of the first three (digit, CAE tangents, local PCA)."""
@@ -65,8 +53,8 @@ def tangents(lesson, layer, x_train, x_test):
     for p in range(min(N_POINTS, len(x_test))):
         x = x_test[p].astype(np.float64)
         near = x_train[np.argsort(((x_train - x) ** 2).sum(axis=1))[:K_NN]].astype(np.float64)
-        bases = {"CAE tangents": leading(jacobian(layer, x)),
-                 "local PCA": leading(near - near.mean(axis=0))}
+        bases = {"CAE tangents": leading_directions(sigmoid_jacobian(layer, x), D_TAN),
+                 "local PCA": leading_directions(near - near.mean(axis=0), D_TAN)}
         angles.append(principal_angles(bases["CAE tangents"], bases["local PCA"]).mean())
         random_basis = np.linalg.qr(lesson.rng.normal(size=(x.size, D_TAN)))[0]
         random_angles.append(principal_angles(random_basis, bases["local PCA"]).mean())

@@ -22,7 +22,6 @@ from pathlib import Path
 import tinyae
 from tinyae import run_lessons, run_record, threads
 from tinyae.arguments import positive, seed_flag, writable_folder
-from tinyae.lesson import lesson_title
 from tinyae.models import zoo
 
 
@@ -61,7 +60,7 @@ def find_lessons():
 
 def cmd_lessons(args):
     for number, path in find_lessons():
-        print(f"{number:02d}  {lesson_title(path)}")
+        print(f"{number:02d}  {run_lessons.lesson_title(path)}")
     return 0
 
 

@@ -34,7 +34,6 @@ prints a header with the title and the claim from the course, and then offers
 A failed claim raises AssertionError, so a lesson whose claim does not hold exits non-zero.
 """
 import argparse
-import ast
 import io
 import os
 import re
@@ -361,21 +360,6 @@ def _projector_style():
     import matplotlib
     from .viz import PROJECTOR
     matplotlib.rcParams.update(PROJECTOR)
-
-
-def lesson_title(path):
-    """The lesson's docstring's first line, else its first markdown heading, else its name."""
-    source = path.read_text(encoding="utf-8")
-    try:
-        doc = ast.get_docstring(ast.parse(source))
-    except SyntaxError:
-        doc = None
-    if doc:
-        return doc.strip().splitlines()[0]
-    heading = re.search(r"^# #+ *(.+)$", source, re.MULTILINE)
-    if heading:  # '# # Lesson 00 · Gradient descent' -> 'Gradient descent'
-        return re.sub(r"^Lesson \d+\s*[·:.\-–—]\s*", "", heading.group(1).strip())
-    return path.stem[3:].replace("_", " ")
 
 
 def _show_inline(fig):

@@ -6,7 +6,9 @@ ones start first (their times are in their run records, docs/runs/). Run in para
 output goes to its own log while it runs and is printed whole, in one piece, when it ends, so
 that two lessons never interleave their lines; run one at a time, it streams as it is printed.
 """
+import ast
 import json
+import re
 import resource
 import subprocess
 import sys
@@ -101,3 +103,18 @@ def main_job_record(output, scales, wall, cpu, load, jobs, per_lesson, quick):
 def children_cpu_seconds():
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def lesson_title(path):
+    """The lesson's docstring's first line, else its first markdown heading, else its name."""
+    source = path.read_text(encoding="utf-8")
+    try:
+        doc = ast.get_docstring(ast.parse(source))
+    except SyntaxError:
+        doc = None
+    if doc:
+        return doc.strip().splitlines()[0]
+    heading = re.search(r"^# #+ *(.+)$", source, re.MULTILINE)
+    if heading:  # '# # Lesson 00 · Gradient descent' -> 'Gradient descent'
+        return re.sub(r"^Lesson \d+\s*[·:.\-–—]\s*", "", heading.group(1).strip())
+    return path.stem[3:].replace("_", " ")

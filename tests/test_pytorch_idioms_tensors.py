@@ -301,3 +301,20 @@ def test_an_in_place_op_that_would_change_the_shape_is_refused_and_the_graph_kep
         y += ta.tensor([[1.0], [2.0]])          # NumPy's a += b refuses this too
     (y * 3).sum().backward()                    # y is still x * 2
     np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0])
+
+
+def test_a_constant_read_every_step_does_not_collect_the_ops_that_read_it():
+    """Each recorded op notes itself on the tensors it reads (so that an in-place op can hand
+    it the old value); a buffer read by every step must not keep one note per op forever."""
+    buffer = ta.tensor([1.0, 2.0])                   # a constant, like a frozen buffer
+    w = ta.tensor([0.5, 0.5], requires_grad=True)
+    for _ in range(1000):
+        (w * buffer).sum().backward()
+    assert len(buffer._readers) < 128
+    # ops that are still alive keep their notes, and the in-place hand-over still reaches them
+    kept = [w * buffer for _ in range(300)]
+    buffer += w                                      # recorded: buffer becomes a graph node
+    assert all(k.grad_fn.inputs[1] is not buffer for k in kept)  # each holds the old value
+    w.grad = None
+    (kept[0].sum() + buffer.sum()).backward()
+    np.testing.assert_allclose(w.grad.numpy(), [1.0 + 1.0, 2.0 + 1.0])

@@ -10,6 +10,7 @@ returns the error signals of its inputs. ``backward`` is written with tinyae's o
 with ``create_graph=True`` the backward pass is itself recorded and can be differentiated
 again (Hessian-vector products, contractive penalties of deep encoders).
 """
+import operator
 import weakref
 
 from . import backend
@@ -21,6 +22,10 @@ from .tensor import Tensor, _sole_holder, add_to_grad  # noqa: F401
 
 
 OPS = {}  # Function subclass name -> class, for every registered op (see ``register``)
+# t.data, t.requires_grad and t._version of every input of an op, read by map() in C: the
+# engine's hot path (Function.apply) runs ~250 times per step of a small network
+_array_of, _requires_grad, _version_of = (operator.attrgetter(name) for name in
+                                          ("_data", "requires_grad", "_version"))
 
 
 class SignalError(RuntimeError):
@@ -91,7 +96,7 @@ class Function:
         fn = cls(**params)
         tensors = _as_tensors(inputs)
         try:
-            data = fn.forward(*[t.data for t in tensors])
+            data = fn.forward(*map(_array_of, tensors))
         except (ValueError, IndexError, TypeError) as err:
             where = f"{cls.__name__} (input shapes {', '.join(str(t.shape) for t in tensors)}; " \
                     f"dtypes {', '.join(str(t.dtype) for t in tensors)})"
@@ -105,7 +110,7 @@ class Function:
             inside = _state.in_backward_of
             _check_finite(data, f"the forward pass of {cls.__name__}"
                           + (f" inside the backward pass of {inside}" if inside else ""))
-        needs_grad = _state.grad_enabled and any(t.requires_grad for t in tensors)
+        needs_grad = _state.grad_enabled and any(map(_requires_grad, tensors))
         out = Tensor._from_op(data, needs_grad)
         if needs_grad:  # record the node: y remembers fn, fn remembers what backward needs
             out._creator = fn
@@ -117,13 +122,10 @@ class Function:
             for t, given in zip(tensors, inputs):
                 if t is given and (t._creator is not None or not t.requires_grad):
                     reader = reader or weakref.ref(fn)
-                    if t._readers:
-                        t._readers.append(reader)
-                    else:
-                        t._readers = [reader]
-            fn.needs_input_grad = tuple(t.requires_grad for t in tensors)
+                    _add_reader(t, reader)
+            fn.needs_input_grad = tuple(map(_requires_grad, tensors))
             fn._output_ref, fn._output_data = weakref.ref(out), data
-            fn._versions = [t._version for t in tensors]  # see check_unchanged
+            fn._versions = tuple(map(_version_of, tensors))  # see check_unchanged
         return out
 
     @property
@@ -135,8 +137,8 @@ class Function:
         op to y, so that y → op → y is no reference cycle."""
         y = self._output_ref()
         if y is None and self._output_data is not None:
-            y = Tensor(self._output_data, copy=False)
-            y.requires_grad, y._creator = True, self
+            y = Tensor._from_op(self._output_data, True)
+            y._creator = self
         return y
 
     def forward(self, *xs):
@@ -149,7 +151,7 @@ class Function:
         """The version counter: backward needs the values this op saw, so none of its inputs
         (nor its output) may have been changed in place since (e.g. ``w -= …`` under no_grad)."""
         output = self._output_ref()
-        if (all(t._version == v for t, v in zip(self.inputs, self._versions))
+        if (tuple(map(_version_of, self.inputs)) == self._versions
                 and (output is None or output._version == 0)):
             return
         pairs = list(zip(self.inputs, self._versions))
@@ -184,6 +186,20 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
+def _add_reader(t, reader):
+    """Note that the op behind the weak reference ``reader`` reads t. A tensor that outlives
+    many graphs (a buffer, a constant read every step) would collect a dead reference per op
+    that read it: the dead ones are dropped whenever the list doubles in length since the last
+    time, a constant cost per op on average."""
+    if not t._readers:
+        t._readers = [reader]
+        return
+    t._readers.append(reader)
+    if len(t._readers) >= t._readers_limit:
+        t._readers = [r for r in t._readers if r() is not None]
+        t._readers_limit = max(64, 2 * len(t._readers))
+
+
 def _as_tensors(inputs):
     """The inputs of an op as Tensors: the tuple itself when they are (the usual case); an
     array or a number joins as a constant."""
@@ -202,7 +218,7 @@ def _as_tensor(x, like):
     # A Python scalar takes the dtype of the tensor it meets, so it never upcasts float32.
     if like is not None and not backend.is_array(x):
         xp = backend.get_array_module(like.data)
-        return Tensor(xp.asarray(x, dtype=like.dtype), copy=False)
+        return Tensor._from_op(xp.asarray(x, dtype=like.dtype), False)
     return Tensor(x, copy=False)
 
 
@@ -319,7 +335,8 @@ def _call_backward(fn, ybar):
 def _check_signal(fn, i, x, xbar):
     """An input's error signal must be a Tensor of a shape that sums back to the input's, and
     it gets the input's dtype. None stands for zero, except under ``strict_signals()``."""
-    if isinstance(xbar, Tensor) and xbar.data.shape == x.data.shape and xbar.dtype == x.dtype:
+    if isinstance(xbar, Tensor) and xbar._data.shape == x._data.shape and (
+            xbar._data.dtype == x._data.dtype):
         return xbar  # the usual case
     if xbar is None:
         if _state.strict_signals:

@@ -33,6 +33,10 @@ class Tensor:
     __array_priority__ = 100  # so that ndarray + Tensor calls Tensor.__radd__
     _retains_grad = False     # see retain_grad()
     _readers = ()             # weak references to the recorded ops that read this tensor
+    _readers_limit = 64       # its length at which dead ones are dropped (autograd._add_reader)
+    # What a new tensor starts with. Defaults on the class, so that an op's output (made ~250
+    # times per step of a small network, see _from_op) sets only what differs from them.
+    requires_grad, grad, name, _creator, _version = False, None, None, None, 0
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None, copy=True):
         # copy=False (``from_numpy``, and ops wrapping the arrays they just computed) shares.
@@ -63,11 +67,13 @@ class Tensor:
     def _from_op(cls, data, requires_grad):
         """The output of an op: ``Tensor(data, requires_grad, copy=False)`` without the checks
         (the engine's hot path; ``data`` is the array the op's forward just computed)."""
-        if not backend.is_array(data) or (requires_grad and data.dtype.kind != "f"):
+        if type(data) is not numpy.ndarray and not backend.is_array(data) or (
+                requires_grad and data.dtype.kind != "f"):
             return cls(data, requires_grad=requires_grad, copy=False)  # a NumPy scalar; an error
         t = cls.__new__(cls)
-        t._data, t.requires_grad, t.grad, t.name, t._creator, t._version = \
-            data, requires_grad, None, None, None, 0
+        t._data = data
+        if requires_grad:
+            t.requires_grad = True
         return t
 
     # --- basic properties -------------------------------------------------------------
@@ -87,9 +93,9 @@ class Tensor:
         self._data = value.data if isinstance(value, Tensor) else value
         self._version += 1
 
-    shape = property(lambda self: self.data.shape)
-    dtype = property(lambda self: self.data.dtype)
-    ndim = property(lambda self: self.data.ndim)
+    shape = property(lambda self: self._data.shape)
+    dtype = property(lambda self: self._data.dtype)
+    ndim = property(lambda self: self._data.ndim)
     size = property(lambda self: Size(self.data.size, self.shape))
     is_leaf = property(lambda self: self._creator is None)
     grad_fn = property(lambda self: self._creator)  # PyTorch's name for the op that made it

@@ -12,6 +12,9 @@ per-op work only, HIPS autograd (a pure-Python engine over NumPy, like tinyae).
     block16, block49           one pre-norm transformer block of the masked AE (dim 64, 4 heads,
                                MLP 256, GELU tanh) on (64, T, 64) tokens, T = 16 (the encoder's
                                kept patches) or 49 (the decoder's); loss mean(y²), Adam 1e-3
+    cnn                        the MNIST CNN of PyTorch's examples (mnist/main.py: two 3×3 convs,
+                               max-pool, dropout, two Linears, log-softmax, NLL, Adadelta lr 1),
+                               batch 64 of MNIST images, as benchmarks/cnn_step.py builds it
     perop                      a chain of 101 small elementwise ops on 16×16 (mul, add, sigmoid,
                                sub; sum), forward + backward, no optimizer: the per-op overhead.
                                Not for JAX: compiled, the chain is one fused kernel, and eager
@@ -21,7 +24,7 @@ import numpy as np
 
 from benchmarks.models import build_tinyae, build_torch, _widths
 
-WORKS = ("shallow", "deep", "conv", "vae", "block16", "block49", "perop")
+WORKS = ("shallow", "deep", "conv", "vae", "cnn", "block16", "block49", "perop")
 CHAIN_LINKS = 25  # × 4 ops, + the sum: 101 ops
 DIM, HEADS, MLP = 64, 4, 256
 
@@ -32,12 +35,26 @@ def inputs_for(work, images, rng, count=8):
         return [rng.standard_normal((64, int(work[5:]), DIM)).astype(np.float32) for _ in range(count)]
     if work == "perop":
         return [rng.standard_normal((16, 16)).astype(np.float32) for _ in range(count)]
+    if work == "cnn":  # (images, labels): the labels are drawn, which does not change the cost
+        return [(images[rng.integers(0, len(images), 64)], rng.integers(0, 10, 64))
+                for _ in range(count)]
     return [images[rng.integers(0, len(images), 128)] for _ in range(count)]
 
 
 def make_step(framework, work, batches):
     return {"tinyae": _tinyae, "torch": _torch, "jax": _jax,
             "autograd": _autograd}[framework](work, batches)
+
+
+def _cnn(lib, batches):
+    """The examples' CNN in ``lib`` (tinyae or torch), both from tinyae's initial weights."""
+    from benchmarks.cnn_step import _initial_weights, training_step
+    weights = _initial_weights()
+    steps = [training_step(lib, weights, images, labels) for images, labels in batches]
+
+    def step(i):
+        steps[i % len(steps)]()
+    return step, _nothing
 
 
 def _chain(x, c):
@@ -60,6 +77,8 @@ def _tinyae(work, batches):
         def step(i):
             _chain(x, xs[i % len(xs)]).backward()
         return step, _nothing
+    if work == "cnn":
+        return _cnn(tinyae, batches)
     if work.startswith("block"):
         model = nn.TransformerBlock(DIM, HEADS, mlp_ratio=MLP / DIM, rng=0)
         loss_of = lambda x: (model(x) ** 2).mean()  # noqa: E731
@@ -89,6 +108,8 @@ def _torch(work, batches):
         def step(i):
             _chain(x, xs[i % len(xs)]).backward()
         return step, _nothing
+    if work == "cnn":
+        return _cnn(torch, batches)
     torch.manual_seed(0)
     if work.startswith("block"):
         model = _torch_block(torch)
@@ -162,6 +183,8 @@ def _jax(work, batches):
     import jax.numpy as jnp
     if work == "perop":
         raise NotImplementedError("per-op overhead: not measured for JAX (see peers.py)")
+    if work == "cnn":
+        raise NotImplementedError("the examples' CNN is compared with PyTorch only (issue 27)")
     key = jax.random.PRNGKey(0)
     params, loss_fn = _JAX_MODELS[work.rstrip("0123456789")](jax, jnp, key)
     m = jax.tree_util.tree_map(jnp.zeros_like, params)

@@ -16,6 +16,7 @@ import weakref
 from . import backend
 from .grad_mode import (_state, detect_anomaly, enable_grad, is_grad_enabled,  # noqa: F401
                         no_grad, strict_signals)
+from .signals import SignalError, mend_signal  # noqa: F401 (SignalError: part of the API)
 # Tensor is defined before tensor.py imports this module (see its end); a leaf's .grad is
 # accumulated there (add_to_grad), beside the Tensor that owns it
 from .tensor import Tensor, _sole_holder, add_to_grad  # noqa: F401
@@ -26,10 +27,6 @@ OPS = {}  # Function subclass name -> class, for every registered op (see ``regi
 # engine's hot path (Function.apply) runs ~250 times per step of a small network
 _array_of, _requires_grad, _version_of = (operator.attrgetter(name) for name in
                                           ("_data", "requires_grad", "_version"))
-
-
-class SignalError(RuntimeError):
-    """A backward returned something that is not a valid error signal for its input."""
 
 
 def register(sample):
@@ -282,7 +279,9 @@ def run_backward(outputs, ybars, retain_graph=False, create_graph=False, inputs=
         for fn in reversed(order):
             ybar = ybar_of.pop(fn, None)  # popped: each error signal is freed once it is used
             if ybar is not None:
-                for x, xbar in zip(fn.inputs, _call_backward(fn, ybar)):  # x̄ = ȳ ∂y/∂x
+                xbars = _call_backward(fn, ybar)  # x̄ = ȳ ∂y/∂x, one per input
+                for i, x in enumerate(fn.inputs):
+                    xbar = _check_signal(fn, i, x, xbars[i]) if fn.needs_input_grad[i] else None
                     if xbar is not None:
                         made = (x._creator is None and xbar is not ybar  # (for a leaf's .grad)
                                 and all(xbar is not t for t in fn.inputs))
@@ -302,8 +301,8 @@ def _send(x, xbar, ybar_of, sink, made=False):
 
 
 def _call_backward(fn, ybar):
-    """fn.backward(ȳ) as one x̄ per input, None for inputs that need no error signal; in
-    anomaly mode each x̄ is checked, and ops run inside it are named as part of fn's backward."""
+    """fn.backward(ȳ) as one x̄ per input (each then checked by ``_check_signal``); in anomaly
+    mode the ops run inside it are named as part of fn's backward."""
     anomaly = _state.anomaly
     if anomaly:
         previous, _state.in_backward_of = _state.in_backward_of, type(fn).__name__
@@ -323,47 +322,17 @@ def _call_backward(fn, ybar):
             f"{type(fn).__name__}.backward returned {len(xbars)} error signals for "
             f"{len(fn.inputs)} inputs; return one per input of forward (None for an input "
             "that needs none)")
-    xbars = [_check_signal(fn, i, x, xbar) if needed else None
-             for i, (needed, x, xbar) in enumerate(zip(fn.needs_input_grad, fn.inputs, xbars))]
-    if anomaly:
-        for xbar in xbars:
-            if xbar is not None:
-                _check_finite(xbar.data, f"the backward pass of {type(fn).__name__}")
     return xbars
 
 
 def _check_signal(fn, i, x, xbar):
     """An input's error signal must be a Tensor of a shape that sums back to the input's, and
-    it gets the input's dtype. None stands for zero, except under ``strict_signals()``."""
-    if isinstance(xbar, Tensor) and xbar._data.shape == x._data.shape and (
-            xbar._data.dtype == x._data.dtype):
-        return xbar  # the usual case
-    if xbar is None:
-        if _state.strict_signals:
-            raise SignalError(f"{type(fn).__name__}.backward returned None as the error signal "
-                              f"of input {i} (shape {x.shape}), which needs one: return x̄ = ȳ ∂y/∂x "
-                              "for every input that requires grad")
-        return None
-    if not isinstance(xbar, Tensor):
-        if not backend.is_array(xbar):
-            raise SignalError(f"{type(fn).__name__}.backward returned a {type(xbar).__name__} as "
-                              f"the error signal of input {i}; return a Tensor (or None)")
-        xbar = Tensor(xbar, copy=False)
-    shape, got = tuple(x.shape), tuple(xbar.shape)
-    lead = len(got) - len(shape)
-    if got != shape and (lead < 0 or any(n != m and n != 1 for n, m in zip(shape, got[lead:]))):
-        raise SignalError(
-            f"{type(fn).__name__}.backward returned an error signal of shape {got} for input {i}, "
-            f"which has shape {shape}: x̄ must have x's shape (or a shape that broadcasting "
-            "sums back to it)")
-    if xbar.dtype != x.dtype:
-        if _state.strict_signals:
-            raise SignalError(f"{type(fn).__name__}.backward returned an error signal of dtype "
-                              f"{xbar.dtype} for input {i}, which has dtype {x.dtype}: compute x̄ "
-                              "in the input's dtype (an op that casts loses the check's precision)")
-        # x̄ has x's dtype, as in PyTorch: a float32 weight met by a float64 array (or a user
-        # backward computing in float64) must not get a float64 .grad.
-        xbar = xbar.astype(x.dtype)  # the op AsType (installed by tinyae.functional)
+    it gets the input's dtype (signals.py). In anomaly mode it must be finite."""
+    if not (isinstance(xbar, Tensor) and xbar._data.shape == x._data.shape
+            and xbar._data.dtype == x._data.dtype):  # (the usual case skips this)
+        xbar = mend_signal(fn, i, x, xbar)
+    if _state.anomaly and xbar is not None:
+        _check_finite(xbar._data, f"the backward pass of {type(fn).__name__}")
     return xbar
 
 

@@ -24,9 +24,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 
-def training_step(lib, weights, images, labels):
+def training_step(lib, weights, batches):
     """One training step of the network in ``lib`` (tinyae or torch: the same code, as their
-    names agree), started from ``weights`` (name → NumPy array)."""
+    names agree), started from ``weights`` (name → NumPy array): ``step(i)`` trains on
+    ``batches[i % len(batches)]``, a list of (images, labels) NumPy arrays."""
     nn, F = lib.nn, lib.nn.functional
 
     class Net(nn.Module):
@@ -44,9 +45,10 @@ def training_step(lib, weights, images, labels):
     model = Net()
     model.load_state_dict({k: lib.tensor(v) for k, v in weights.items()})
     opt = lib.optim.Adadelta(model.parameters(), lr=1.0)
-    x, y = lib.tensor(images), lib.tensor(labels)
+    data = [(lib.tensor(images), lib.tensor(labels)) for images, labels in batches]
 
-    def step():
+    def step(i=0):
+        x, y = data[i % len(data)]
         opt.zero_grad()
         loss = F.nll_loss(model(x), y)
         loss.backward()
@@ -83,8 +85,8 @@ def main(argv=None):
     images = rng.random((64, 1, 28, 28)).astype(np.float32)
     labels = rng.integers(0, 10, 64)
     weights = _initial_weights()  # the same start in both: tinyae's, copied into PyTorch's
-    ours = training_step(tinyae, weights, images, labels)
-    theirs = training_step(torch, weights, images, labels)
+    ours = training_step(tinyae, weights, [(images, labels)])
+    theirs = training_step(torch, weights, [(images, labels)])
     print(f"first loss, same weights and batch (dropout masks differ): tinyae {ours():.4f}  "
           f"PyTorch {theirs():.4f}")
     print(f"load average {os.getloadavg()[0]:.2f} at the start; {args.rounds} rounds of "

@@ -49,12 +49,7 @@ def make_step(framework, work, batches):
 def _cnn(lib, batches):
     """The examples' CNN in ``lib`` (tinyae or torch), both from tinyae's initial weights."""
     from benchmarks.cnn_step import _initial_weights, training_step
-    weights = _initial_weights()
-    steps = [training_step(lib, weights, images, labels) for images, labels in batches]
-
-    def step(i):
-        steps[i % len(steps)]()
-    return step, _nothing
+    return training_step(lib, _initial_weights(), batches), _nothing
 
 
 def _chain(x, c):
@@ -70,6 +65,8 @@ def _chain(x, c):
 def _tinyae(work, batches):
     import tinyae
     from tinyae import losses, nn, optim
+    if work == "cnn":
+        return _cnn(tinyae, batches)
     xs = [tinyae.Tensor(b) for b in batches]
     if work == "perop":
         x = tinyae.Tensor(batches[0], requires_grad=True)
@@ -77,8 +74,6 @@ def _tinyae(work, batches):
         def step(i):
             _chain(x, xs[i % len(xs)]).backward()
         return step, _nothing
-    if work == "cnn":
-        return _cnn(tinyae, batches)
     if work.startswith("block"):
         model = nn.TransformerBlock(DIM, HEADS, mlp_ratio=MLP / DIM, rng=0)
         loss_of = lambda x: (model(x) ** 2).mean()  # noqa: E731
@@ -101,6 +96,8 @@ def _nothing():
 # --- PyTorch ------------------------------------------------------------------------------------
 def _torch(work, batches):
     import torch
+    if work == "cnn":
+        return _cnn(torch, batches)
     xs = [torch.as_tensor(b) for b in batches]
     if work == "perop":
         x = torch.tensor(batches[0], requires_grad=True)
@@ -108,8 +105,6 @@ def _torch(work, batches):
         def step(i):
             _chain(x, xs[i % len(xs)]).backward()
         return step, _nothing
-    if work == "cnn":
-        return _cnn(torch, batches)
     torch.manual_seed(0)
     if work.startswith("block"):
         model = _torch_block(torch)

@@ -16,7 +16,8 @@ import weakref
 from . import backend
 from .grad_mode import (_state, detect_anomaly, enable_grad, is_grad_enabled,  # noqa: F401
                         no_grad, strict_signals)
-from .signals import SignalError, mend_signal  # noqa: F401 (SignalError: part of the API)
+from .signals import (SignalError, mend_signal, refuse_signal,  # noqa: F401 (API names)
+                      unbroadcast)
 # Tensor is defined before tensor.py imports this module (see its end); a leaf's .grad is
 # accumulated there (add_to_grad), beside the Tensor that owns it
 from .tensor import Tensor, _sole_holder, add_to_grad  # noqa: F401
@@ -250,21 +251,6 @@ def topological_order(roots):
     return order
 
 
-def unbroadcast(xbar, shape):
-    """Sum an error signal back to the shape of the input that was broadcast.
-
-    The one place broadcasting is undone: if x of shape (3, 1) was broadcast to (5, 3, 4),
-    x̄ is ȳ summed over the new leading axis and over the stretched axis."""
-    if xbar.shape == shape:
-        return xbar
-    lead = xbar.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and xbar.shape[lead + i] != 1)
-    if axes:
-        xbar = xbar.sum(axis=axes, keepdims=True)
-    return xbar.reshape(shape)
-
-
 def run_backward(outputs, ybars, retain_graph=False, create_graph=False, inputs=None):
     """The backward pass: v̄ᵢ = Σⱼ v̄ⱼ ∂vⱼ/∂vᵢ, over the ops in reverse topological order.
 
@@ -288,7 +274,7 @@ def run_backward(outputs, ybars, retain_graph=False, create_graph=False, inputs=
                     if xbar is not None:
                         made = (x._creator is None and xbar is not ybar  # (for a leaf's .grad)
                                 and all(xbar is not t for t in fn.inputs))
-                        _send(x, unbroadcast(xbar, x.shape), ybar_of, sink, made)
+                        _send(x, xbar, ybar_of, sink, made)  # add into x's signal
             if not retain_graph:
                 fn.release()  # its saved arrays are freed now, during the pass
     return sink.results()
@@ -329,12 +315,17 @@ def _call_backward(fn, ybar):
 
 
 def _check_signal(fn, i, x, xbar):
-    """An input's error signal must be a Tensor of a shape that sums back to the input's, and
-    it gets the input's dtype (signals.py). In anomaly mode it must be finite."""
+    """An input's error signal must be a Tensor of the input's shape and dtype; one in the
+    output's shape (a broadcast input) is summed back, another dtype cast (signals.py). In
+    anomaly mode it must be finite."""
     if not (isinstance(xbar, Tensor) and xbar._data.shape == x._data.shape
             and xbar._data.dtype == x._data.dtype):  # (the usual case skips this)
+        if not isinstance(xbar, Tensor):
+            if xbar is None or not backend.is_array(xbar):
+                return refuse_signal(fn, i, x, xbar)  # None (a zero signal), or an error
+            xbar = Tensor(xbar, copy=False)
         xbar = mend_signal(fn, i, x, xbar)
-    if _state.anomaly and xbar is not None:
+    if _state.anomaly:
         _check_finite(xbar._data, f"the backward pass of {type(fn).__name__}")
     return xbar
 

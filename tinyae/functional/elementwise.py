@@ -1,7 +1,7 @@
 """Elementwise ops. Each backward is the chain rule for one node: x̄ = ȳ ⊙ ∂y/∂x.
 
 Broadcasting is not undone here: the engine sums every x̄ back to x's shape in one place
-(``autograd.unbroadcast``).
+(``signals.unbroadcast``).
 """
 from .. import backend
 from ..autograd import Function, register

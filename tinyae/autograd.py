@@ -209,8 +209,12 @@ def _as_tensors(inputs):
             break
     else:
         return inputs
-    like = next((x for x in inputs if isinstance(x, Tensor)), None)
-    return tuple(_as_tensor(x, like) for x in inputs)
+    like = None  # the first Tensor, whose dtype and device a number takes
+    for x in inputs:
+        if isinstance(x, Tensor):
+            like = x
+            break
+    return tuple([_as_tensor(x, like) for x in inputs])
 
 
 def _as_tensor(x, like):

@@ -58,4 +58,3 @@ def unbroadcast(xbar, shape):
     if axes:
         xbar = xbar.sum(axis=axes, keepdims=True)
     return xbar.reshape(shape)
-

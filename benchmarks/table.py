@@ -185,6 +185,18 @@ def run_child(argv, threads):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def _commit():
+    """The checkout's commit (and whether it had changes), for the record; None outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               text=True, capture_output=True, check=True).stdout.strip()
+        return head + (" (with uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def fmt(value, spec=".2f"):
     return "—" if value is None else format(value, spec)
 
@@ -282,7 +294,9 @@ def main(argv=None):
     threads = [int(t) for t in args.threads.split(",")]
     from importlib.metadata import version  # (autograd has no __version__)
     versions = [f"numpy {numpy.__version__}"] + [f"{NAMES[p]} {version(p)}" for p in peers]
-    print(f"{time.strftime('%Y-%m-%d %H:%M')}  {os.cpu_count()} cores; {', '.join(versions)}"
+    header = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cores": os.cpu_count(),
+              "commit": _commit(), "versions": versions, "load_start": os.getloadavg()[0]}
+    print(f"{header['date']}  {os.cpu_count()} cores; {', '.join(versions)}"
           + (f"; not installed (skipped): {', '.join(skipped)}" if skipped else ""))
     print(f"load average at the start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}; "
           f"{args.rounds} interleaved rounds of ≈ {args.seconds} s per framework", flush=True)
@@ -307,9 +321,12 @@ def main(argv=None):
           "of the paired ratio (below 1: tinyae is faster). load: the 1-minute load average "
           "before each row, per thread count.")
     if args.json:
+        header.update(load_end=os.getloadavg()[0], seconds=round(time.time() - started),
+                      table=markdown(rows, memory, threads, peers))
         with open(args.json, "w") as f:
-            json.dump({"rows": rows, "memory": [{"framework": f, "work": w, "peak_mib": m}
-                                                for (f, w), m in memory.items()]}, f, indent=1)
+            json.dump({**header, "rows": rows,
+                       "memory": [{"framework": f, "work": w, "peak_mib": m}
+                                  for (f, w), m in memory.items()]}, f, indent=1)
     return 0
 
 

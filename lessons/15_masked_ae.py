@@ -46,7 +46,8 @@ lesson = Lesson(
     reference="He et al. 2021, Masked Autoencoders Are Scalable Vision Learners (75% random "
               "patch masking, loss on masked patches; 75% the best ratio on ImageNet)",
     add_arguments=lambda p: p.add_argument("--epochs", type=positive(int), default=None,
-                                           help="epochs of the main model (default 4; quick 12)"),
+                                           help="epochs of the main model (default 4 on "
+                                                "full MNIST, 30 on the embedded subset; quick 12)"),
     paper="the mask-ratio curve after fine-tuning, as He et al. 2021 measure it, on MNIST")
 if lesson.paper:   # --paper: the paper's evaluation instead (tinyae/paper/mae.py), ~1 hour
     from tinyae.paper import mae

@@ -57,7 +57,11 @@ class PeakMemory:
 
     def start(self):
         self.method = "VmHWM - VmRSS (clear_refs)"
-        _return_freed_memory()
+        # tinyae keeps freed memory for reuse (tinyae/allocator.py): hand it back first, or
+        # arrays freed while loading the data are reused unseen and the peak reads low (the
+        # deep AE read 8 MiB, less than its 11 MB of weights)
+        from tinyae.allocator import return_freed_memory
+        return_freed_memory()
         try:
             with open("/proc/self/clear_refs", "w") as f:
                 f.write("5")  # resets the VmHWM high-water mark to the current RSS
@@ -73,18 +77,6 @@ class PeakMemory:
         peak = (_status_kb("VmHWM") if self.method.startswith("VmHWM")
                 else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
         return max(peak - self.base, 0) / 1024
-
-
-def _return_freed_memory():
-    """Hand the heap's free memory back to the system (glibc's malloc_trim) before the base
-    is read: tinyae keeps freed memory for reuse (tinyae/allocator.py), so without this the
-    arrays freed while loading the data would be reused by the training unseen, and its
-    peak would read low (the deep AE: 8 MiB instead of its 11 MB of weights alone)."""
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _cpu_seconds():

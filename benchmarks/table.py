@@ -28,6 +28,7 @@ model (benchmarks/run.py's PeakMemory).
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -137,7 +138,6 @@ def worker(args):
 
 def _system_time():
     """CPU seconds this process has spent in the kernel (on Linux: page faults, mmap)."""
-    import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_stime
 
 

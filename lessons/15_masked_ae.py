@@ -80,7 +80,7 @@ y_train, y_test = (lesson.asarray(y.astype(np.int64)) for y in (y_train, y_test)
 # embedded subset (6,000 digits) it is the steps of 3 full epochs (30 epochs), which keeps a
 # laptop's run under 2 minutes; the three claims hold there with room (docs page).
 PER_FULL_EPOCH = 1 if Q else max(1, round(N_TRAIN / len(x_train)))
-FULL_EPOCHS = 4 if PER_FULL_EPOCH == 1 else 3          # the budget in epochs of full MNIST
+FULL_EPOCHS = 4 if lesson.scale == "full" else 3       # the budget in epochs of full MNIST
 EPOCHS = lesson.args.epochs or (12 if Q else FULL_EPOCHS * PER_FULL_EPOCH)
 SWEEP_EPOCHS = PER_FULL_EPOCH           # per model of the masking-ratio sweep (full run)
 SWEEP = not Q and lesson.scale == "full"

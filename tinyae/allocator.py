@@ -18,13 +18,29 @@ _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # mallopt's parameter numbers (malloc.h
 TRIM_THRESHOLD = 512 * 2 ** 20
 
 
+def _glibc(function):
+    """glibc's ``function`` (mallopt, malloc_trim), or None off Linux or without glibc (musl
+    has neither: nothing to tune)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), function)
+    except (OSError, AttributeError):
+        return None
+
+
 def keep_freed_memory():
     """Ask glibc's malloc to reuse freed memory (see the module's docstring); True if it did."""
-    if os.environ.get("TINYAE_MALLOC") == "system" or not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc (musl has no mallopt): nothing to tune
+    mallopt = _glibc("mallopt")
+    if os.environ.get("TINYAE_MALLOC") == "system" or mallopt is None:
         return False
     return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+
+
+def return_freed_memory():
+    """Hand the heap's free memory back to the system now (malloc_trim): what a measurement
+    of peak memory does first, so that memory freed earlier is not reused by what it measures
+    unseen (benchmarks/run.py's PeakMemory)."""
+    trim = _glibc("malloc_trim")
+    if trim is not None:
+        trim(0)

@@ -7,6 +7,7 @@ returns a scalar penalty Tensor, already multiplied by its weight.
 import numpy as np
 
 from .. import backend, losses
+from .. import functional as F
 from ..gradients import grad
 from ..nn import Linear, Sequential, Sigmoid
 
@@ -70,8 +71,8 @@ def sigmoid_jacobian(layer, x):
     host float64 array (rows: code units): the matrix whose squared norm the contractive
     penalty is, for looking at (its singular vectors), not for training."""
     w = np.asarray(backend.to_numpy(layer.weight.data), dtype=np.float64)
-    h = 1 / (1 + np.exp(-(w @ np.asarray(backend.to_numpy(x), dtype=np.float64)
-                          + backend.to_numpy(layer.bias.data))))
+    h = F.sigmoid(w @ np.asarray(backend.to_numpy(x), dtype=np.float64)
+                  + backend.to_numpy(layer.bias.data)).numpy()
     return (h * (1 - h))[:, None] * w
 
 
